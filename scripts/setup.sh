@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what inferbench needs, by package name, from Debian's registry.
+# Idempotent: when everything is present it only checks (well under a second).
+#
+#   scripts/setup.sh            build + test dependencies
+#   scripts/setup.sh --bench    also what the comparison benchmarks need
+#                               (Python PIL, PyTorch, torchvision from Debian)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libopencv-dev libjpeg-dev libpng-dev libwebp-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
+  libxxhash-dev libsqlite3-dev
+  libgtest-dev libbenchmark-dev
+)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(python3 python3-numpy python3-pil python3-torch python3-torchvision) ;;
+    *) echo "setup.sh: unknown argument '$arg' (expected --bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} Debian packages present" >&2
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done" >&2

@@ -1,0 +1,50 @@
+#pragma once
+// A deterministic random number generator whose output is the same on every
+// compiler and standard library (std::uniform_real_distribution and friends
+// are implementation-defined, so seeded results could differ between builds).
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+
+namespace inferbench {
+
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+
+  // SplitMix64: passes BigCrush, one multiply-xorshift chain per draw.
+  std::uint64_t next_u64() {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, 1) with 53 random bits.
+  double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  // Uniform integer in [lo, hi] (inclusive). Slight modulo bias is irrelevant
+  // for the ranges used here (all far below 2^32).
+  int uniform_int(int lo, int hi) {
+    const auto span = static_cast<std::uint64_t>(static_cast<std::int64_t>(hi) - lo + 1);
+    return lo + static_cast<int>(next_u64() % span);
+  }
+  bool bernoulli(double p) { return uniform() < p; }
+  // Standard normal by Box-Muller (one value per call; simplicity over speed).
+  double normal(double mean = 0.0, double stddev = 1.0) {
+    double u1 = uniform();
+    while (u1 <= 0.0) u1 = uniform();
+    const double u2 = uniform();
+    return mean + stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+  }
+  // An independent stream for a sub-task (e.g. image i of a class).
+  [[nodiscard]] Rng fork(std::uint64_t salt) const {
+    Rng r(state_ ^ (salt * 0xD1B54A32D192ED03ULL + 0x8CB92BA72F3D8DD7ULL));
+    r.next_u64();
+    return r;
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+}  // namespace inferbench

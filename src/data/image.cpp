@@ -1,0 +1,256 @@
+#include "data/image.h"
+
+#include <fmt/format.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace inferbench::data {
+
+std::string_view to_string(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::kJpeg: return "jpeg";
+    case ImageFormat::kPng: return "png";
+    case ImageFormat::kBmp: return "bmp";
+    case ImageFormat::kWebp: return "webp";
+    case ImageFormat::kUnknown: break;
+  }
+  return "";
+}
+
+std::string_view to_string(DecodeStatus status) {
+  switch (status) {
+    case DecodeStatus::kOk: return "ok";
+    case DecodeStatus::kZeroBytes: return "zero-bytes";
+    case DecodeStatus::kNotAnImage: return "not-an-image";
+    case DecodeStatus::kTruncated: return "truncated";
+    case DecodeStatus::kUndecodable: return "undecodable";
+  }
+  return "?";
+}
+
+namespace {
+
+using Bytes = std::span<const std::uint8_t>;
+
+bool starts_with(Bytes b, std::initializer_list<std::uint8_t> magic, std::size_t offset = 0) {
+  if (b.size() < offset + magic.size()) return false;
+  std::size_t i = offset;
+  for (auto m : magic) {
+    if (b[i++] != m) return false;
+  }
+  return true;
+}
+
+std::uint32_t le32(Bytes b, std::size_t at) {
+  return static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8 |
+         static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
+}
+std::uint16_t le16(Bytes b, std::size_t at) {
+  return static_cast<std::uint16_t>(b[at] | b[at + 1] << 8);
+}
+std::uint16_t be16(Bytes b, std::size_t at) {
+  return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]);
+}
+
+// What the container says before any pixel is decoded: colour form, and
+// whether the data is complete. Decoders (libjpeg in particular) often return
+// a partially grey image for a truncated file instead of failing, so
+// completeness is checked on the container itself.
+struct ContainerInfo {
+  bool complete = true;
+  std::string why_incomplete;
+  std::string color;   // empty = decide from the decoded channels
+  int bit_depth = 8;
+};
+
+ContainerInfo inspect_jpeg(Bytes b) {
+  ContainerInfo info;
+  std::size_t pos = 2;
+  bool found_sos = false;
+  // Walk marker segments up to the first start-of-scan.
+  while (pos + 4 <= b.size()) {
+    if (b[pos] != 0xFF) {
+      info.complete = false;
+      info.why_incomplete = fmt::format("bad JPEG marker at byte {}", pos);
+      return info;
+    }
+    const std::uint8_t marker = b[pos + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++pos;
+      continue;
+    }
+    if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      pos += 2;
+      continue;
+    }
+    const std::uint16_t len = be16(b, pos + 2);
+    const bool is_sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (is_sof && pos + 9 < b.size()) {
+      const int components = b[pos + 9];
+      info.bit_depth = b[pos + 4];
+      info.color = components == 1 ? "gray" : components == 4 ? "cmyk" : "rgb";
+    }
+    if (marker == 0xDA) {
+      found_sos = true;
+      pos += 2 + len;
+      break;
+    }
+    pos += 2 + len;
+  }
+  if (!found_sos) {
+    info.complete = false;
+    info.why_incomplete = "JPEG ends before its image data (no start-of-scan marker)";
+    return info;
+  }
+  // Inside entropy-coded data 0xFF is always followed by 0x00 or a restart
+  // marker, so the first FF D9 after the scan starts is the end-of-image.
+  for (std::size_t i = pos; i + 1 < b.size(); ++i) {
+    if (b[i] == 0xFF && b[i + 1] == 0xD9) return info;
+  }
+  info.complete = false;
+  info.why_incomplete = "JPEG has no end-of-image marker (file cut short)";
+  return info;
+}
+
+ContainerInfo inspect_png(Bytes b) {
+  ContainerInfo info;
+  if (b.size() < 33) {
+    info.complete = false;
+    info.why_incomplete = "PNG shorter than its header";
+    return info;
+  }
+  info.bit_depth = b[24];
+  switch (b[25]) {
+    case 0: info.color = "gray"; break;
+    case 2: info.color = "rgb"; break;
+    case 3: info.color = "palette"; break;
+    case 4: info.color = "gray+alpha"; break;
+    case 6: info.color = "rgba"; break;
+    default: info.color = "unknown"; break;
+  }
+  // Walk the chunks: each is length(4) type(4) data crc(4); the last is IEND.
+  std::size_t pos = 8;
+  while (pos + 12 <= b.size()) {
+    const std::size_t len = static_cast<std::size_t>(b[pos]) << 24 | static_cast<std::size_t>(b[pos + 1]) << 16 |
+                            static_cast<std::size_t>(b[pos + 2]) << 8 | b[pos + 3];
+    const bool iend = b[pos + 4] == 'I' && b[pos + 5] == 'E' && b[pos + 6] == 'N' && b[pos + 7] == 'D';
+    if (pos + 12 + len > b.size()) break;
+    if (iend) return info;
+    pos += 12 + len;
+  }
+  info.complete = false;
+  info.why_incomplete = "PNG has no IEND chunk (file cut short)";
+  return info;
+}
+
+ContainerInfo inspect_bmp(Bytes b) {
+  ContainerInfo info;
+  if (b.size() < 30) {
+    info.complete = false;
+    info.why_incomplete = "BMP shorter than its header";
+    return info;
+  }
+  const std::uint32_t declared = le32(b, 2);
+  if (declared > b.size()) {
+    info.complete = false;
+    info.why_incomplete = fmt::format("BMP declares {} bytes but has {}", declared, b.size());
+  }
+  const int bpp = le16(b, 28);
+  info.color = bpp == 32 ? "rgba" : bpp <= 8 ? "palette" : "rgb";
+  return info;
+}
+
+ContainerInfo inspect_webp(Bytes b) {
+  ContainerInfo info;
+  const std::uint64_t declared = static_cast<std::uint64_t>(le32(b, 4)) + 8;
+  if (declared > b.size()) {
+    info.complete = false;
+    info.why_incomplete = fmt::format("WebP declares {} bytes but has {}", declared, b.size());
+  }
+  return info;
+}
+
+}  // namespace
+
+ImageFormat sniff_format(Bytes bytes) {
+  if (starts_with(bytes, {0xFF, 0xD8, 0xFF})) return ImageFormat::kJpeg;
+  if (starts_with(bytes, {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'})) return ImageFormat::kPng;
+  if (starts_with(bytes, {'B', 'M'}) && bytes.size() >= 26) return ImageFormat::kBmp;
+  if (starts_with(bytes, {'R', 'I', 'F', 'F'}) && starts_with(bytes, {'W', 'E', 'B', 'P'}, 8)) {
+    return ImageFormat::kWebp;
+  }
+  return ImageFormat::kUnknown;
+}
+
+DecodedImage decode_image(Bytes bytes) {
+  DecodedImage out;
+  if (bytes.empty()) {
+    out.status = DecodeStatus::kZeroBytes;
+    out.message = "file is empty";
+    return out;
+  }
+  out.format = sniff_format(bytes);
+  ContainerInfo info;
+  switch (out.format) {
+    case ImageFormat::kJpeg: info = inspect_jpeg(bytes); break;
+    case ImageFormat::kPng: info = inspect_png(bytes); break;
+    case ImageFormat::kBmp: info = inspect_bmp(bytes); break;
+    case ImageFormat::kWebp: info = inspect_webp(bytes); break;
+    case ImageFormat::kUnknown:
+      out.status = DecodeStatus::kNotAnImage;
+      out.message = "no JPEG, PNG, BMP or WebP signature";
+      return out;
+  }
+  if (!info.complete) {
+    out.status = DecodeStatus::kTruncated;
+    out.message = info.why_incomplete;
+    return out;
+  }
+
+  // IMREAD_UNCHANGED keeps 16-bit depth and alpha so they can be reported; it
+  // also leaves EXIF orientation alone, as PIL (and so torchvision's
+  // ImageFolder) does.
+  cv::Mat raw;
+  try {
+    const cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<std::uint8_t*>(bytes.data()));
+    raw = cv::imdecode(buf, cv::IMREAD_UNCHANGED | cv::IMREAD_ANYDEPTH);
+  } catch (const cv::Exception& e) {
+    out.status = DecodeStatus::kUndecodable;
+    out.message = fmt::format("{} decoder failed: {}", to_string(out.format), e.what());
+    return out;
+  }
+  if (raw.empty() || raw.rows == 0 || raw.cols == 0) {
+    out.status = DecodeStatus::kUndecodable;
+    out.message = fmt::format("{} decoder rejected the data", to_string(out.format));
+    return out;
+  }
+
+  out.source_bit_depth = raw.depth() == CV_16U ? 16 : 8;
+  if (raw.depth() == CV_16U) {
+    raw.convertTo(raw, CV_8U, 1.0 / 257.0);  // 65535 -> 255 exactly, rounding to nearest
+  } else if (raw.depth() != CV_8U) {
+    out.status = DecodeStatus::kUndecodable;
+    out.message = fmt::format("unsupported pixel depth (OpenCV depth {})", raw.depth());
+    return out;
+  }
+  switch (raw.channels()) {
+    case 1: cv::cvtColor(raw, out.rgb, cv::COLOR_GRAY2RGB); break;
+    case 3: cv::cvtColor(raw, out.rgb, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(raw, out.rgb, cv::COLOR_BGRA2RGB); break;  // alpha dropped, as PIL's convert("RGB")
+    default:
+      out.status = DecodeStatus::kUndecodable;
+      out.message = fmt::format("unsupported channel count {}", raw.channels());
+      return out;
+  }
+  if (!info.color.empty() && info.color != "unknown") {
+    out.source_color = info.color;
+  } else {
+    out.source_color = raw.channels() == 1 ? "gray" : raw.channels() == 4 ? "rgba" : "rgb";
+  }
+  if (info.bit_depth == 16) out.source_bit_depth = 16;
+  out.status = DecodeStatus::kOk;
+  return out;
+}
+
+}  // namespace inferbench::data

@@ -1,0 +1,115 @@
+#include "data/image.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "common/files.h"
+#include "testutil/fixtures.h"
+
+namespace inferbench::data {
+namespace {
+
+using testutil::encode_image;
+using testutil::pattern_image;
+
+DecodedImage decode(const std::vector<std::uint8_t>& b) { return decode_image(b); }
+
+TEST(ImageTest, SniffsFormatsByContentNotExtension) {
+  const auto img = pattern_image(40, 30, 1);
+  EXPECT_EQ(sniff_format(encode_image(".jpg", img)), ImageFormat::kJpeg);
+  EXPECT_EQ(sniff_format(encode_image(".png", img)), ImageFormat::kPng);
+  EXPECT_EQ(sniff_format(encode_image(".bmp", img)), ImageFormat::kBmp);
+  EXPECT_EQ(sniff_format(encode_image(".webp", img)), ImageFormat::kWebp);
+  const std::string text = "hello, I am not an image";
+  EXPECT_EQ(sniff_format(std::vector<std::uint8_t>(text.begin(), text.end())), ImageFormat::kUnknown);
+  EXPECT_EQ(sniff_format({}), ImageFormat::kUnknown);
+}
+
+TEST(ImageTest, DecodesEveryFormatToRgbWithTheSamePixels) {
+  const cv::Mat bgr = pattern_image(40, 30, 2);
+  cv::Mat expected_rgb;
+  cv::cvtColor(bgr, expected_rgb, cv::COLOR_BGR2RGB);
+  for (const char* ext : {".png", ".bmp"}) {  // lossless
+    const auto d = decode(encode_image(ext, bgr));
+    ASSERT_TRUE(d.ok()) << ext << ": " << d.message;
+    EXPECT_EQ(d.rgb.type(), CV_8UC3);
+    EXPECT_EQ(cv::norm(d.rgb, expected_rgb, cv::NORM_INF), 0.0) << ext;
+    EXPECT_EQ(d.source_color, "rgb") << ext;
+    EXPECT_FALSE(d.converted()) << ext;
+  }
+  for (const char* ext : {".jpg", ".webp"}) {  // lossy: close, and channel order right
+    const auto d = decode(encode_image(ext, bgr));
+    ASSERT_TRUE(d.ok()) << ext << ": " << d.message;
+    EXPECT_EQ(d.rgb.size(), expected_rgb.size());
+    EXPECT_LT(cv::norm(d.rgb, expected_rgb, cv::NORM_L1) / static_cast<double>(expected_rgb.total() * 3), 12.0) << ext;
+  }
+}
+
+TEST(ImageTest, ConvertsGrayRgbaAnd16BitAndSaysSo) {
+  cv::Mat gray(20, 30, CV_8UC1, cv::Scalar(77));
+  auto d = decode(encode_image(".png", gray));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.source_color, "gray");
+  EXPECT_TRUE(d.converted());
+  EXPECT_EQ(d.rgb.at<cv::Vec3b>(5, 5), cv::Vec3b(77, 77, 77));
+
+  cv::Mat bgra(20, 30, CV_8UC4, cv::Scalar(10, 20, 30, 128));
+  d = decode(encode_image(".png", bgra));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.source_color, "rgba");
+  EXPECT_EQ(d.rgb.at<cv::Vec3b>(0, 0), cv::Vec3b(30, 20, 10));  // alpha dropped, RGB order
+
+  cv::Mat deep(20, 30, CV_16UC3, cv::Scalar(0, 32896, 65535));  // 32896 = 128 * 257
+  d = decode(encode_image(".png", deep));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d.source_bit_depth, 16);
+  EXPECT_TRUE(d.converted());
+  EXPECT_EQ(d.rgb.at<cv::Vec3b>(3, 3), cv::Vec3b(255, 128, 0));
+}
+
+TEST(ImageTest, DecodesCmykJpeg) {
+  testutil::TempDir dir;
+  testutil::write_cmyk_jpeg(dir / "cmyk.jpg", 32, 24);
+  const auto d = decode(read_file_bytes(dir / "cmyk.jpg"));
+  ASSERT_TRUE(d.ok()) << d.message;
+  EXPECT_EQ(d.source_color, "cmyk");
+  EXPECT_TRUE(d.converted());
+  EXPECT_EQ(d.rgb.cols, 32);
+  EXPECT_EQ(d.rgb.rows, 24);
+  EXPECT_EQ(d.rgb.type(), CV_8UC3);
+}
+
+TEST(ImageTest, ReportsBrokenFilesWithoutThrowing) {
+  EXPECT_EQ(decode({}).status, DecodeStatus::kZeroBytes);
+  const std::string text = "just text";
+  EXPECT_EQ(decode(std::vector<std::uint8_t>(text.begin(), text.end())).status, DecodeStatus::kNotAnImage);
+
+  const auto jpg = encode_image(".jpg", pattern_image(64, 64, 3));
+  const auto cut_jpg = std::vector<std::uint8_t>(jpg.begin(), jpg.begin() + static_cast<long>(jpg.size() / 2));
+  auto d = decode(cut_jpg);
+  EXPECT_EQ(d.status, DecodeStatus::kTruncated);
+  EXPECT_NE(d.message.find("end-of-image"), std::string::npos) << d.message;
+
+  const auto png = encode_image(".png", pattern_image(64, 64, 4));
+  d = decode(std::vector<std::uint8_t>(png.begin(), png.begin() + static_cast<long>(png.size() / 2)));
+  EXPECT_EQ(d.status, DecodeStatus::kTruncated);
+
+  const auto bmp = encode_image(".bmp", pattern_image(64, 64, 5));
+  d = decode(std::vector<std::uint8_t>(bmp.begin(), bmp.begin() + 100));
+  EXPECT_EQ(d.status, DecodeStatus::kTruncated);
+
+  // A JPEG signature followed by garbage: complete markers, undecodable data.
+  std::vector<std::uint8_t> junk = {0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x13, 0x37, 0xFF, 0xD9};
+  d = decode(junk);
+  EXPECT_EQ(d.status, DecodeStatus::kUndecodable) << d.message;
+  // A PNG whose image data is corrupted but whose chunks are intact.
+  auto bad_png = png;
+  for (std::size_t i = 60; i < 200 && i < bad_png.size() - 20; ++i) bad_png[i] ^= 0x5A;
+  d = decode(bad_png);
+  EXPECT_NE(d.status, DecodeStatus::kOk);
+}
+
+}  // namespace
+}  // namespace inferbench::data

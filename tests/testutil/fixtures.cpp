@@ -1,0 +1,146 @@
+#include "testutil/fixtures.h"
+
+#include <fcntl.h>
+#include <jpeglib.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <sstream>
+#include <stdexcept>
+
+#include "common/rng.h"
+
+extern char** environ;
+
+namespace inferbench::testutil {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "inferbench-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+cv::Mat pattern_image(int width, int height, std::uint64_t seed) {
+  Rng rng(seed);
+  cv::Mat img(height, width, CV_8UC3);
+  const int base[3] = {rng.uniform_int(0, 255), rng.uniform_int(0, 255), rng.uniform_int(0, 255)};
+  const int fx = rng.uniform_int(1, 7);
+  const int fy = rng.uniform_int(1, 7);
+  for (int y = 0; y < height; ++y) {
+    auto* row = img.ptr<cv::Vec3b>(y);
+    for (int x = 0; x < width; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        row[x][c] = static_cast<std::uint8_t>((base[c] + x * fx + y * fy * (c + 1)) % 256);
+      }
+    }
+  }
+  return img;
+}
+
+std::vector<std::uint8_t> encode_image(const std::string& ext, const cv::Mat& image) {
+  std::vector<std::uint8_t> buf;
+  if (!cv::imencode(ext, image, buf)) throw std::runtime_error("imencode failed for " + ext);
+  return buf;
+}
+
+fs::path write_image(const fs::path& path, const cv::Mat& image) {
+  write_bytes(path, encode_image(path.extension().string(), image));
+  return path;
+}
+
+void write_cmyk_jpeg(const fs::path& path, int width, int height) {
+  fs::create_directories(path.parent_path());
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) throw std::runtime_error("cannot open " + path.string());
+  jpeg_compress_struct cinfo{};
+  jpeg_error_mgr jerr{};
+  cinfo.err = jpeg_std_error(&jerr);
+  jpeg_create_compress(&cinfo);
+  jpeg_stdio_dest(&cinfo, f);
+  cinfo.image_width = static_cast<JDIMENSION>(width);
+  cinfo.image_height = static_cast<JDIMENSION>(height);
+  cinfo.input_components = 4;
+  cinfo.in_color_space = JCS_CMYK;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_colorspace(&cinfo, JCS_CMYK);
+  jpeg_set_quality(&cinfo, 90, TRUE);
+  cinfo.write_Adobe_marker = TRUE;
+  jpeg_start_compress(&cinfo, TRUE);
+  std::vector<JSAMPLE> row(static_cast<std::size_t>(width) * 4);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    const auto y = static_cast<int>(cinfo.next_scanline);
+    for (int x = 0; x < width; ++x) {
+      row[x * 4 + 0] = static_cast<JSAMPLE>(255 - (x * 255 / width));  // inverted C
+      row[x * 4 + 1] = static_cast<JSAMPLE>(255 - (y * 255 / height));
+      row[x * 4 + 2] = 200;
+      row[x * 4 + 3] = 255;  // inverted K = no black
+    }
+    JSAMPROW rows[1] = {row.data()};
+    jpeg_write_scanlines(&cinfo, rows, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::fclose(f);
+}
+
+void write_bytes(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
+  if (path.has_parent_path()) fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  write_bytes(path, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
+namespace {
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+CliResult run_cli(const std::vector<std::string>& args) {
+  TempDir io;
+  const auto out_path = io / "stdout";
+  const auto err_path = io / "stderr";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> argv_s;
+  argv_s.emplace_back(INFERBENCH_CLI);
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("posix_spawn failed for " + argv_s[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CliResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = slurp(out_path);
+  result.err = slurp(err_path);
+  return result;
+}
+
+}  // namespace inferbench::testutil

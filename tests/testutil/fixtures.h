@@ -1,0 +1,50 @@
+#pragma once
+// Fixtures the tests make for themselves: temporary trees, images of every
+// kind (including broken ones), and a way to run the inferbench binary.
+#include <cstdint>
+#include <filesystem>
+#include <opencv2/core/mat.hpp>
+#include <string>
+#include <vector>
+
+namespace inferbench::testutil {
+
+// A fresh directory under the system temp dir, removed with its contents on
+// destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A w x h CV_8UC3 (BGR, as OpenCV writes) image with a seeded pattern, so
+// different seeds give different file contents.
+cv::Mat pattern_image(int width, int height, std::uint64_t seed);
+
+// Encodes with OpenCV by the extension of `path` (.jpg/.png/.bmp/.webp) and
+// writes it, creating parent directories. Returns the path.
+std::filesystem::path write_image(const std::filesystem::path& path, const cv::Mat& image);
+std::vector<std::uint8_t> encode_image(const std::string& ext, const cv::Mat& image);
+
+// A 4-component (CMYK, Adobe-inverted as Photoshop writes) JPEG, via libjpeg.
+void write_cmyk_jpeg(const std::filesystem::path& path, int width, int height);
+
+void write_bytes(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes);
+void write_text(const std::filesystem::path& path, const std::string& text);
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+// Runs the built inferbench binary with `args` (no shell), capturing output.
+CliResult run_cli(const std::vector<std::string>& args);
+
+}  // namespace inferbench::testutil
