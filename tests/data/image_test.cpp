@@ -47,6 +47,22 @@ TEST(ImageTest, DecodesEveryFormatToRgbWithTheSamePixels) {
   }
 }
 
+// The direct libjpeg path must give exactly OpenCV's pixels (which is what
+// the rest of the pipeline was validated against).
+TEST(ImageTest, JpegFastPathMatchesOpenCvExactly) {
+  cv::Mat gray(33, 47, CV_8UC1);
+  cv::randu(gray, 0, 255);
+  for (const cv::Mat& img : {pattern_image(61, 37, 9), gray}) {
+    const auto bytes = encode_image(".jpg", img);
+    const auto d = decode(bytes);
+    ASSERT_TRUE(d.ok()) << d.message;
+    cv::Mat reference;
+    cv::cvtColor(cv::imdecode(bytes, cv::IMREAD_COLOR), reference, cv::COLOR_BGR2RGB);
+    EXPECT_EQ(cv::norm(d.rgb, reference, cv::NORM_INF), 0.0);
+    EXPECT_EQ(d.source_color, img.channels() == 1 ? "gray" : "rgb");
+  }
+}
+
 TEST(ImageTest, ConvertsGrayRgbaAnd16BitAndSaysSo) {
   cv::Mat gray(20, 30, CV_8UC1, cv::Scalar(77));
   auto d = decode(encode_image(".png", gray));
