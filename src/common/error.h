@@ -20,6 +20,7 @@ enum class ExitCode : int {
   kOutput = 4,        // an output could not be written (permissions, full disk)
   kVerifyFailed = 5,  // an artifact failed verification (later stages)
   kPartial = 6,       // the work finished but some items failed (recorded)
+  kUnavailable = 7,   // a feature or backend is not available in this build (missing SDK)
   kInterrupted = 130  // SIGINT
 };
 

@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <jpeglib.h>
-#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -14,8 +16,6 @@
 #include <stdexcept>
 
 #include "common/rng.h"
-
-extern char** environ;
 
 namespace inferbench::testutil {
 
@@ -115,29 +115,58 @@ std::string slurp(const fs::path& p) {
 }
 }  // namespace
 
-CliResult run_cli(const std::vector<std::string>& args) {
-  TempDir io;
-  const auto out_path = io / "stdout";
-  const auto err_path = io / "stderr";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+namespace {
+
+// fork + exec rather than posix_spawn, so the child can get resource limits.
+int start_child(const std::vector<std::string>& args, const fs::path& out, const fs::path& err,
+                std::uint64_t file_size_limit) {
   std::vector<std::string> argv_s;
   argv_s.emplace_back(INFERBENCH_CLI);
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("posix_spawn failed for " + argv_s[0]);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    const int in_fd = open("/dev/null", O_RDONLY);
+    const int out_fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err_fd = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in_fd < 0 || out_fd < 0 || err_fd < 0) _exit(126);
+    dup2(in_fd, STDIN_FILENO);
+    dup2(out_fd, STDOUT_FILENO);
+    dup2(err_fd, STDERR_FILENO);
+    if (file_size_limit > 0) {
+      signal(SIGXFSZ, SIG_IGN);  // fail the write with EFBIG instead of killing the process
+      const rlimit lim{file_size_limit, file_size_limit};
+      setrlimit(RLIMIT_FSIZE, &lim);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+}  // namespace
+
+int spawn_cli(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  return start_child(args, out, err, 0);
+}
+
+int wait_cli(int pid) {
   int status = 0;
-  waitpid(pid, &status, 0);
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw std::runtime_error("waitpid failed");
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+CliResult run_cli(const std::vector<std::string>& args, const CliOptions& options) {
+  TempDir io;
+  const auto out_path = io / "stdout";
+  const auto err_path = io / "stderr";
   CliResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = wait_cli(start_child(args, out_path, err_path, options.file_size_limit));
   result.out = slurp(out_path);
   result.err = slurp(err_path);
   return result;

@@ -44,7 +44,19 @@ struct CliResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
+struct CliOptions {
+  // RLIMIT_FSIZE for the child: writes past this many bytes fail (EFBIG), as
+  // on a full disk. 0 = no limit.
+  std::uint64_t file_size_limit = 0;
+};
+
 // Runs the built inferbench binary with `args` (no shell), capturing output.
-CliResult run_cli(const std::vector<std::string>& args);
+CliResult run_cli(const std::vector<std::string>& args, const CliOptions& options = {});
+
+// Starts the binary without waiting; stdout/stderr go to the given files.
+// Returns the child's pid (reap it with wait_cli).
+int spawn_cli(const std::vector<std::string>& args, const std::filesystem::path& out, const std::filesystem::path& err);
+// Waits for a spawned child; returns its exit code, or 128 + signal.
+int wait_cli(int pid);
 
 }  // namespace inferbench::testutil
