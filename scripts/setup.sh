@@ -3,8 +3,10 @@
 # Idempotent: when everything is present it only checks (well under a second).
 #
 #   scripts/setup.sh            build + test dependencies
-#   scripts/setup.sh --bench    also what the comparison benchmarks need
-#                               (Python PIL, PyTorch, torchvision from Debian)
+#   scripts/setup.sh --bench    also what only the comparison benchmarks need
+#
+# Debian's python3-torch / python3-torchvision are test dependencies: tests
+# compare our models and weight import with torchvision's own definitions.
 set -euo pipefail
 
 packages=(
@@ -12,11 +14,13 @@ packages=(
   libopencv-dev libjpeg-dev libpng-dev libwebp-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libxxhash-dev libsqlite3-dev
+  libtorch-dev
   libgtest-dev libbenchmark-dev
+  python3 python3-numpy python3-torch python3-torchvision
 )
 for arg in "$@"; do
   case "$arg" in
-    --bench) packages+=(python3 python3-numpy python3-pil python3-torch python3-torchvision) ;;
+    --bench) packages+=(python3-pil) ;;
     *) echo "setup.sh: unknown argument '$arg' (expected --bench)" >&2; exit 2 ;;
   esac
 done

@@ -1,0 +1,171 @@
+// End-to-end tests of the inferbench binary: flags, exit codes, outputs.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "data/manifest.h"
+#include "data/tensor_file.h"
+#include "testutil/fixtures.h"
+
+namespace inferbench {
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::run_cli;
+using testutil::TempDir;
+
+std::string fmt(int i) { return "img_" + std::to_string(i) + ".jpeg"; }
+
+bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+
+TEST(CliTest, VersionNamesBuildAndLibraries) {
+  const auto r = run_cli({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "inferbench 0.1.0 (commit ")) << r.out;
+  EXPECT_TRUE(contains(r.out, "OpenCV 4.")) << r.out;
+  EXPECT_TRUE(contains(r.out, "build: ")) << r.out;
+}
+
+TEST(CliTest, HelpOnEveryLevelShowsDefaults) {
+  auto r = run_cli({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.out, "data")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Exit codes")) << r.out;
+  r = run_cli({"data", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* sub : {"scan", "split", "synth", "export-tensors"}) EXPECT_TRUE(contains(r.out, sub)) << sub;
+  r = run_cli({"data", "scan", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(contains(r.out, "--min-size")) << r.out;
+  EXPECT_TRUE(contains(r.out, "32")) << "default of --min-size not shown:\n" << r.out;
+  r = run_cli({"data", "split", "--help"});
+  EXPECT_TRUE(contains(r.out, "0.7")) << r.out;
+}
+
+TEST(CliTest, UsageErrorsExitWithTwoAndNameTheCulprit) {
+  auto r = run_cli({});
+  EXPECT_EQ(r.exit_code, 2);
+  r = run_cli({"data", "scan", "somewhere", "--bogus", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "--bogus")) << r.err;
+  r = run_cli({"data", "synth", "--size", "5"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "--size")) << r.err;
+  r = run_cli({"data", "synth", "--per-class", "many"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "many")) << r.err;
+  r = run_cli({"data", "split", "--train-balance", "sideways", "--manifest", "x.csv"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "sideways")) << r.err;
+  r = run_cli({"data", "split"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "--manifest or --data")) << r.err;
+}
+
+TEST(CliTest, InputErrorsExitWithThreeAndNameTheFile) {
+  TempDir d;
+  auto r = run_cli({"data", "scan", (d / "no-such-dir").string(), "--out", (d / "out").string()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(contains(r.err, "no-such-dir")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "out/scan-manifest.csv"));
+  testutil::write_text(d / "junk.csv", "not,a,manifest\n");
+  r = run_cli({"data", "split", "--manifest", (d / "junk.csv").string(), "--out", (d / "out").string()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(contains(r.err, "junk.csv")) << r.err;
+  r = run_cli({"data", "export-tensors", "--manifest", (d / "missing.csv").string()});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_TRUE(contains(r.err, "missing.csv")) << r.err;
+}
+
+TEST(CliTest, ScanSplitAndExportAKaggleLikeTree) {
+  TempDir d;
+  const fs::path root = d / "MY_data";
+  std::uint64_t seed = 0;
+  const std::vector<std::pair<std::string, std::string>> names = {
+      {"Apple", "apple"}, {"strawberries", "stawberries"}, {"Mango", "mango"}};
+  for (const auto& [tr, te] : names) {
+    for (int i = 0; i < 12; ++i) testutil::write_image(root / "train" / tr / fmt(i), testutil::pattern_image(40, 36, ++seed));
+    for (int i = 0; i < 5; ++i) testutil::write_image(root / "test" / te / fmt(i), testutil::pattern_image(40, 36, ++seed));
+  }
+  testutil::write_image(root / "predict/img_0.jpeg", testutil::pattern_image(40, 36, ++seed));
+  testutil::write_text(root / "train/Apple/broken.jpeg", "not an image");
+  testutil::write_text(d / "aliases.txt", "stawberries = Strawberries\nstrawberries = Strawberries\n");
+  const std::string out = (d / "out").string();
+
+  auto r = run_cli({"-q", "data", "scan", root.string(), "--aliases", (d / "aliases.txt").string(), "--out", out,
+                    "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report["classes"], (std::vector<std::string>{"Apple", "Mango", "Strawberries"}));
+  EXPECT_EQ(report["counts"]["Strawberries"]["train"], 12);
+  EXPECT_EQ(report["counts"]["Strawberries"]["test"], 5);
+  EXPECT_EQ(report["not_used_by_reason"]["not-an-image"], 1);
+  EXPECT_EQ(report["not_used_by_reason"]["unlabeled"], 1);
+  EXPECT_EQ(nlohmann::json::parse(read_file_text(d / "out/scan-report.json")), report);
+
+  r = run_cli({"data", "split", "--manifest", out + "/scan-manifest.csv", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "Strawberries")) << r.out;
+  const auto manifest = data::read_manifest(d / "out/manifest.csv");
+  std::map<std::string, int> test_per_class;
+  for (const auto* e : manifest.used_in(data::Split::kTest)) ++test_per_class[e->label];
+  EXPECT_EQ(test_per_class, (std::map<std::string, int>{{"Apple", 5}, {"Mango", 5}, {"Strawberries", 5}}));
+  EXPECT_FALSE(manifest.used_in(data::Split::kVal).empty());
+
+  r = run_cli({"data", "export-tensors", "--manifest", out + "/manifest.csv", "--size", "32", "--out", out + "/t"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto x = data::read_npy(d / "out/t/x.npy");
+  const auto y = data::read_npy(d / "out/t/y.npy");
+  EXPECT_EQ(x.shape, (std::vector<std::int64_t>{15, 3, 32, 32}));
+  EXPECT_EQ(y.shape, (std::vector<std::int64_t>{15}));
+  EXPECT_TRUE(fs::exists(d / "out/t/meta.json"));
+}
+
+TEST(CliTest, SynthIsDeterministicBySeed) {
+  TempDir d;
+  const std::string a = (d / "a").string();
+  const std::string b = (d / "b").string();
+  auto r = run_cli({"data", "synth", "--out", a, "--per-class", "2", "--size", "64", "--seed", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli({"data", "synth", "--out", b, "--per-class", "2", "--size", "64", "--seed", "5", "--threads", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(a)) {
+    if (!e.is_regular_file()) continue;
+    ++files;
+    const auto twin = fs::path(b) / fs::relative(e.path(), a);
+    EXPECT_EQ(read_file_bytes(e.path()), read_file_bytes(twin)) << twin;
+  }
+  EXPECT_EQ(files, 20);
+}
+
+// Stability on real files: adding images to the tree and splitting again
+// moves none of the images that were already there.
+TEST(CliTest, AddingImagesAndResplittingKeepsEveryExistingAssignment) {
+  TempDir d;
+  const fs::path root = d / "ds";
+  std::uint64_t seed = 1000;
+  for (const char* cls : {"Kiwi", "Mango"}) {
+    for (int i = 0; i < 40; ++i) testutil::write_image(root / cls / fmt(i), testutil::pattern_image(36, 36, ++seed));
+  }
+  const std::string out1 = (d / "one").string();
+  auto r = run_cli({"-q", "data", "split", "--data", root.string(), "--no-balance-test", "--out", out1});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* cls : {"Kiwi", "Mango", "Cherry"}) {
+    for (int i = 40; i < 70; ++i) testutil::write_image(root / cls / fmt(i), testutil::pattern_image(36, 36, ++seed));
+  }
+  const std::string out2 = (d / "two").string();
+  r = run_cli({"-q", "data", "split", "--data", root.string(), "--no-balance-test", "--out", out2});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = data::read_manifest(out1 + "/manifest.csv");
+  const auto after = data::read_manifest(out2 + "/manifest.csv");
+  std::map<std::string, data::Split> now;
+  for (const auto& e : after.entries) now[e.path] = e.split;
+  ASSERT_EQ(before.entries.size(), 80U);
+  ASSERT_EQ(after.entries.size(), 170U);
+  for (const auto& e : before.entries) EXPECT_EQ(now.at(e.path), e.split) << e.path;
+}
+
+}  // namespace
+}  // namespace inferbench
