@@ -355,21 +355,19 @@ const Node* Graph::find(std::string_view name) const {
   return nullptr;
 }
 
-std::int64_t Graph::parameter_count() const {
+namespace {
+std::int64_t count_elements(const std::vector<Node>& nodes, TensorKind kind) {
   std::int64_t total = 0;
   for (const Node& n : nodes)
     for (const TensorSpec& t : n.params)
-      if (t.kind == TensorKind::kParameter) total += t.numel();
+      if (t.kind == kind) total += t.numel();
   return total;
 }
+}  // namespace
 
-std::int64_t Graph::buffer_count() const {
-  std::int64_t total = 0;
-  for (const Node& n : nodes)
-    for (const TensorSpec& t : n.params)
-      if (t.kind == TensorKind::kBuffer) total += t.numel();
-  return total;
-}
+std::int64_t Graph::parameter_count() const { return count_elements(nodes, TensorKind::kParameter); }
+
+std::int64_t Graph::buffer_count() const { return count_elements(nodes, TensorKind::kBuffer); }
 
 std::vector<TensorSpec> Graph::state_dict_specs() const {
   std::vector<TensorSpec> out;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testutil/fixtures.h"
+
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -16,6 +18,8 @@
 
 namespace inferbench::model {
 namespace {
+
+using testutil::expect_error;
 
 const std::string kDataDir = std::string(INFERBENCH_SOURCE_DIR) + "/tests/model/data/";
 
@@ -57,17 +61,6 @@ Reference read_reference(const std::string& arch) {
     }
   }
   return ref;
-}
-
-template <typename F>
-void expect_error(F&& f, ExitCode code, const std::string& needle) {
-  try {
-    f();
-    FAIL() << "no error; expected one containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 // The node whose output feeds global pooling: the last feature map.

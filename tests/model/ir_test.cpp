@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testutil/fixtures.h"
+
 #include <functional>
 #include <string>
 
@@ -10,6 +12,8 @@
 
 namespace inferbench::model {
 namespace {
+
+using testutil::expect_error;
 
 Conv2dAttrs conv_attrs(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t p,
                        std::int64_t groups = 1, bool bias = false) {
@@ -40,17 +44,6 @@ Graph tiny() {
   x = g.add("fc", OpKind::kLinear, {x}, LinearAttrs{8, 5, true});
   g.add("prob", OpKind::kSoftmax, {x}, SoftmaxAttrs{1});
   return g;
-}
-
-template <typename F>
-void expect_error(F&& f, ExitCode code, const std::string& needle) {
-  try {
-    f();
-    FAIL() << "no error; expected one containing '" << needle << "'";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-  }
 }
 
 TEST(IrTest, OpNamesRoundTrip) {

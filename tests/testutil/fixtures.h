@@ -1,11 +1,15 @@
 #pragma once
 // Fixtures the tests make for themselves: temporary trees, images of every
 // kind (including broken ones), and a way to run the inferbench binary.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <opencv2/core/mat.hpp>
 #include <string>
 #include <vector>
+
+#include "common/error.h"
 
 namespace inferbench::testutil {
 
@@ -44,6 +48,19 @@ struct CliResult {
   std::string out;  // stdout
   std::string err;  // stderr
 };
+// Runs f() and expects an inferbench::Error with this exit code whose
+// message contains `needle`.
+template <typename F>
+void expect_error(F&& f, ExitCode code, const std::string& needle) {
+  try {
+    f();
+    FAIL() << "no error; expected one containing '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), code) << e.what();
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
 struct CliOptions {
   // RLIMIT_FSIZE for the child: writes past this many bytes fail (EFBIG), as
   // on a full disk. 0 = no limit.
