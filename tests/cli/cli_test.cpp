@@ -43,6 +43,12 @@ TEST(CliTest, HelpOnEveryLevelShowsDefaults) {
   EXPECT_TRUE(contains(r.out, "0.7")) << r.out;
 }
 
+TEST(CliTest, ModelInfoPrintsTorchvisionsParameterCount) {
+  const auto r = run_cli({"model", "info", "mobilenet_v2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "total: 3,504,872 parameters")) << r.out;
+}
+
 TEST(CliTest, UsageErrorsExitWithTwoAndNameTheCulprit) {
   auto r = run_cli({});
   EXPECT_EQ(r.exit_code, 2);
@@ -61,6 +67,18 @@ TEST(CliTest, UsageErrorsExitWithTwoAndNameTheCulprit) {
   r = run_cli({"data", "split"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "--manifest or --data")) << r.err;
+  r = run_cli({"data", "export-tensors", "--manifest", "m.csv", "--resize-mode", "stretchy"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "stretchy")) << r.err;
+  r = run_cli({"data", "export-tensors", "--manifest", "m.csv", "--layout", "chwn"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "chwn")) << r.err;
+  r = run_cli({"model", "info", "vgg16"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "vgg16")) << r.err;
+  r = run_cli({"model", "info", "resnet50", "--size", "0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "--size")) << r.err;
 }
 
 TEST(CliTest, InputErrorsExitWithThreeAndNameTheFile) {
