@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what inferbench needs, by package name, from Debian's registry.
-# Idempotent: when everything is present it only checks (well under a second).
+# Installs what inferbench needs, by package name: Debian's packages here, then
+# the ONNX Runtime and OpenVINO SDKs (Maven Central / npm / PyPI) into .deps/
+# through scripts/install_sdks.sh. Idempotent: when everything is present it
+# only checks (well under a second).
 #
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --bench    also what only the comparison benchmarks need
@@ -14,9 +16,10 @@ packages=(
   libopencv-dev libjpeg-dev libpng-dev libwebp-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libxxhash-dev libsqlite3-dev
+  libonnx-dev libprotobuf-dev maven
   libtorch-dev
   libgtest-dev libbenchmark-dev
-  python3 python3-numpy python3-torch python3-torchvision
+  python3 python3-venv python3-numpy python3-torch python3-torchvision
 )
 for arg in "$@"; do
   case "$arg" in
@@ -33,13 +36,15 @@ done
 
 if ((${#missing[@]} == 0)); then
   echo "setup: all ${#packages[@]} Debian packages present" >&2
-  exit 0
+else
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: Debian packages done" >&2
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done" >&2
+# Inference SDKs into the project-local prefix (skipped when present).
+"$(dirname "$0")/install_sdks.sh"

@@ -1,0 +1,141 @@
+# Optional inference SDKs: ONNX Runtime and OpenVINO.
+#
+# Installed by package name with scripts/install_sdks.sh into <repo>/.deps, or taken from
+# the user's own install via -DONNXRUNTIME_ROOT=<dir with include/ and lib/> and
+# -DOpenVINO_DIR=<dir with OpenVINOConfig.cmake>.
+#
+# Results:
+#   INFERBENCH_HAVE_ONNXRUNTIME  ON/OFF; target onnxruntime::onnxruntime when ON
+#   INFERBENCH_ONNXRUNTIME_REASON  why it is OFF (empty when ON)
+#   INFERBENCH_ONNXRUNTIME_VERSION e.g. 1.29.0 (from <root>/VERSION, else "api-<N>")
+#   INFERBENCH_HAVE_OPENVINO     ON/OFF; target openvino::runtime when ON
+#   INFERBENCH_OPENVINO_REASON     why it is OFF (empty when ON)
+#   INFERBENCH_OPENVINO_VERSION    e.g. 2026.4.1
+#
+# Notes: the OpenVINO wheel is built with _GLIBCXX_USE_CXX11_ABI=1 (same as Debian) and
+# bundles its own libtbb.so.12 (oneTBB 2021.13, found via RPATH $ORIGIN); Debian ships
+# libtbb.so.12 (2021.8) too: keep OpenVINO and other TBB users in separate processes
+# (worker per backend) if a clash ever shows.
+include_guard(GLOBAL)
+
+get_filename_component(_inferbench_repo_root "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+set(INFERBENCH_DEPS_DIR "${_inferbench_repo_root}/.deps" CACHE PATH
+    "Prefix that scripts/install_sdks.sh installs the inference SDKs into")
+option(INFERBENCH_WITH_ONNXRUNTIME "Use ONNX Runtime if found" ON)
+option(INFERBENCH_WITH_OPENVINO "Use OpenVINO if found" ON)
+
+# Paths written by the installer (only used as defaults).
+unset(INFERBENCH_SDK_ONNXRUNTIME_ROOT)
+unset(INFERBENCH_SDK_OpenVINO_DIR)
+unset(INFERBENCH_SDK_OPENVINO_VERSION)
+if(EXISTS "${INFERBENCH_DEPS_DIR}/sdk-paths.cmake")
+  include("${INFERBENCH_DEPS_DIR}/sdk-paths.cmake")
+endif()
+
+# ---------------------------------------------------------------- ONNX Runtime
+set(INFERBENCH_HAVE_ONNXRUNTIME OFF)
+set(INFERBENCH_ONNXRUNTIME_REASON "")
+set(INFERBENCH_ONNXRUNTIME_VERSION "")
+if(INFERBENCH_SDK_ONNXRUNTIME_ROOT)
+  set(_ort_default "${INFERBENCH_SDK_ONNXRUNTIME_ROOT}")
+else()
+  set(_ort_default "${INFERBENCH_DEPS_DIR}/onnxruntime")
+endif()
+set(ONNXRUNTIME_ROOT "${_ort_default}" CACHE PATH
+    "ONNX Runtime root (include/ with onnxruntime_cxx_api.h, lib/ with libonnxruntime.so)")
+# Follow the default when it moves (e.g. INFERBENCH_DEPS_DIR changed) unless the user set it.
+if(DEFINED _INFERBENCH_ORT_ROOT_DEFAULT AND "${ONNXRUNTIME_ROOT}" STREQUAL "${_INFERBENCH_ORT_ROOT_DEFAULT}")
+  set(ONNXRUNTIME_ROOT "${_ort_default}" CACHE PATH "ONNX Runtime root" FORCE)
+endif()
+set(_INFERBENCH_ORT_ROOT_DEFAULT "${_ort_default}" CACHE INTERNAL "")
+
+if(NOT INFERBENCH_WITH_ONNXRUNTIME)
+  set(INFERBENCH_ONNXRUNTIME_REASON "disabled by INFERBENCH_WITH_ONNXRUNTIME=OFF")
+elseif(TARGET onnxruntime::onnxruntime)
+  set(INFERBENCH_HAVE_ONNXRUNTIME ON)
+else()
+  # Forget cached results when the root changed (or a previous search failed).
+  if(NOT "${ONNXRUNTIME_ROOT}" STREQUAL "${_INFERBENCH_ORT_ROOT_USED}"
+     OR NOT ONNXRUNTIME_INCLUDE_DIR OR NOT ONNXRUNTIME_LIBRARY)
+    unset(ONNXRUNTIME_INCLUDE_DIR CACHE)
+    unset(ONNXRUNTIME_LIBRARY CACHE)
+  endif()
+  set(_INFERBENCH_ORT_ROOT_USED "${ONNXRUNTIME_ROOT}" CACHE INTERNAL "")
+  find_path(ONNXRUNTIME_INCLUDE_DIR onnxruntime_cxx_api.h
+    HINTS "${ONNXRUNTIME_ROOT}/include"
+          "${ONNXRUNTIME_ROOT}/include/onnxruntime"
+          "${ONNXRUNTIME_ROOT}/include/onnxruntime/core/session"
+    PATH_SUFFIXES onnxruntime onnxruntime/core/session)
+  find_library(ONNXRUNTIME_LIBRARY NAMES onnxruntime libonnxruntime.so.1
+    HINTS "${ONNXRUNTIME_ROOT}/lib" "${ONNXRUNTIME_ROOT}/lib64")
+  if(NOT ONNXRUNTIME_INCLUDE_DIR)
+    set(INFERBENCH_ONNXRUNTIME_REASON
+        "onnxruntime_cxx_api.h not found under ONNXRUNTIME_ROOT=${ONNXRUNTIME_ROOT} (run scripts/install_sdks.sh)")
+  elseif(NOT ONNXRUNTIME_LIBRARY)
+    set(INFERBENCH_ONNXRUNTIME_REASON
+        "libonnxruntime not found under ONNXRUNTIME_ROOT=${ONNXRUNTIME_ROOT}/lib (run scripts/install_sdks.sh)")
+  else()
+    file(STRINGS "${ONNXRUNTIME_INCLUDE_DIR}/onnxruntime_c_api.h" _ort_api
+         REGEX "^#define ORT_API_VERSION [0-9]+")
+    string(REGEX REPLACE ".* ([0-9]+).*" "\\1" _ort_api "${_ort_api}")
+    if(EXISTS "${ONNXRUNTIME_ROOT}/VERSION")
+      file(STRINGS "${ONNXRUNTIME_ROOT}/VERSION" INFERBENCH_ONNXRUNTIME_VERSION LIMIT_COUNT 1)
+    else()
+      set(INFERBENCH_ONNXRUNTIME_VERSION "api-${_ort_api}")
+    endif()
+    # Link against the real file; its SONAME (libonnxruntime.so.1) sits beside it, so the
+    # build-tree RPATH CMake derives from this directory finds it at run time.
+    get_filename_component(_ort_real "${ONNXRUNTIME_LIBRARY}" REALPATH)
+    add_library(onnxruntime::onnxruntime SHARED IMPORTED GLOBAL)
+    set_target_properties(onnxruntime::onnxruntime PROPERTIES
+      IMPORTED_LOCATION "${_ort_real}"
+      INTERFACE_INCLUDE_DIRECTORIES "${ONNXRUNTIME_INCLUDE_DIR}")
+    set(INFERBENCH_HAVE_ONNXRUNTIME ON)
+  endif()
+endif()
+if(INFERBENCH_HAVE_ONNXRUNTIME)
+  message(STATUS "ONNX Runtime: ${INFERBENCH_ONNXRUNTIME_VERSION} (${ONNXRUNTIME_LIBRARY})")
+else()
+  message(STATUS "ONNX Runtime: not used - ${INFERBENCH_ONNXRUNTIME_REASON}")
+endif()
+
+# -------------------------------------------------------------------- OpenVINO
+set(INFERBENCH_HAVE_OPENVINO OFF)
+set(INFERBENCH_OPENVINO_REASON "")
+set(INFERBENCH_OPENVINO_VERSION "")
+set(_ov_default "")
+if(INFERBENCH_SDK_OpenVINO_DIR AND EXISTS "${INFERBENCH_SDK_OpenVINO_DIR}/OpenVINOConfig.cmake")
+  set(_ov_default "${INFERBENCH_SDK_OpenVINO_DIR}")
+else()
+  file(GLOB _ov_cfgs "${INFERBENCH_DEPS_DIR}/venv/lib/python3*/site-packages/openvino/cmake/OpenVINOConfig.cmake")
+  if(_ov_cfgs)
+    list(GET _ov_cfgs 0 _ov_cfg)
+    get_filename_component(_ov_default "${_ov_cfg}" DIRECTORY)
+  endif()
+endif()
+# Fill OpenVINO_DIR from .deps unless the user gave one (a NOTFOUND left by an earlier
+# configure, before the SDK was installed, is replaced).
+if(_ov_default AND (NOT OpenVINO_DIR OR OpenVINO_DIR MATCHES "-NOTFOUND$"))
+  set(OpenVINO_DIR "${_ov_default}" CACHE PATH "Directory containing OpenVINOConfig.cmake" FORCE)
+endif()
+
+if(NOT INFERBENCH_WITH_OPENVINO)
+  set(INFERBENCH_OPENVINO_REASON "disabled by INFERBENCH_WITH_OPENVINO=OFF")
+else()
+  find_package(OpenVINO QUIET COMPONENTS Runtime)
+  if(OpenVINO_FOUND AND TARGET openvino::runtime)
+    set(INFERBENCH_HAVE_OPENVINO ON)
+    set(INFERBENCH_OPENVINO_VERSION "${OpenVINO_VERSION}")
+  elseif(OpenVINO_DIR AND NOT OpenVINO_DIR MATCHES "-NOTFOUND$")
+    set(INFERBENCH_OPENVINO_REASON
+        "find_package(OpenVINO COMPONENTS Runtime) failed with OpenVINO_DIR=${OpenVINO_DIR}")
+  else()
+    set(INFERBENCH_OPENVINO_REASON
+        "OpenVINOConfig.cmake not found (set -DOpenVINO_DIR=... or run scripts/install_sdks.sh)")
+  endif()
+endif()
+if(INFERBENCH_HAVE_OPENVINO)
+  message(STATUS "OpenVINO: ${INFERBENCH_OPENVINO_VERSION} (${OpenVINO_DIR})")
+else()
+  message(STATUS "OpenVINO: not used - ${INFERBENCH_OPENVINO_REASON}")
+endif()

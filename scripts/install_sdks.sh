@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Install the ONNX Runtime and OpenVINO C++ SDKs, by package name from the
+# package registries, into a project-local prefix (default: <repo>/.deps).
+#
+#   scripts/install_sdks.sh [PREFIX]
+#
+# Idempotent: a second run with the same versions is a fast no-op.
+# Everything it does is logged to stderr.
+#
+# Layout produced:
+#   PREFIX/onnxruntime/include/*.h          ORT C/C++ API headers
+#   PREFIX/onnxruntime/lib/libonnxruntime.so.<ver>  (+ .so.1 soname link, + .so dev link)
+#   PREFIX/onnxruntime/VERSION, .stamp
+#   PREFIX/venv/                            Python venv holding the `openvino` wheel
+#     .../site-packages/openvino/{include,libs,cmake}   (OpenVINOConfig.cmake in cmake/)
+#   PREFIX/sdk-paths.cmake                  paths/versions, read by cmake/sdks.cmake
+#
+# Sources (see DESIGN.md, Dependencies):
+#   ORT library : Maven Central com.microsoft.onnxruntime:onnxruntime:<ver> JAR
+#                 (ai/onnxruntime/native/linux-x64/libonnxruntime.so).
+#   ORT headers : Maven Central com.microsoft.onnxruntime:onnxruntime-android:<ver> AAR
+#                 (headers/) when served; otherwise (not served as of 2026-11) from the
+#                 npm package ORT_NPM_PKG, a Unity plugin that embeds the official ORT
+#                 <ver> Android AAR (headers/) and the official linux-x64
+#                 libonnxruntime.so (byte-identical to the JAR's). If Maven does not
+#                 serve the JAR either, the library is taken from that npm package too.
+#   OpenVINO    : PyPI `openvino==<ver>` wheel, pip-installed into a venv made with
+#                 /usr/bin/python3 (Debian's python is externally managed).
+#
+# Environment overrides:
+#   ORT_VERSION (1.29.0)  ORT_NPM_PKG (com.github.asus4.onnxruntime@0.4.9, carries ORT 1.29.0)
+#   OV_VERSION (2026.4.1) PYTHON (/usr/bin/python3)
+#   SKIP_ORT=1 / SKIP_OPENVINO=1   skip one of the two SDKs
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PREFIX=${1:-$REPO/.deps}
+ORT_VERSION=${ORT_VERSION:-1.29.0}
+ORT_NPM_PKG=${ORT_NPM_PKG:-com.github.asus4.onnxruntime@0.4.9}
+OV_VERSION=${OV_VERSION:-2026.4.1}
+PYTHON=${PYTHON:-/usr/bin/python3}
+SKIP_ORT=${SKIP_ORT:-0}
+SKIP_OPENVINO=${SKIP_OPENVINO:-0}
+
+log() { echo "[install_sdks] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+mkdir -p "$PREFIX"
+PREFIX=$(cd "$PREFIX" && pwd)
+[[ -x $PYTHON ]] || PYTHON=$(command -v python3) || die "no python3 found"
+
+TMP=$(mktemp -d "$PREFIX/.tmp-install.XXXXXX")
+cleanup() { rm -rf "$TMP" "$PREFIX/onnxruntime.new"; }
+trap cleanup EXIT
+
+# extract_member ZIP MEMBER DEST  (python: no dependency on unzip)
+extract_member() {
+  "$PYTHON" - "$@" <<'PY'
+import sys, zipfile, shutil
+zf, member, dest = sys.argv[1:4]
+with zipfile.ZipFile(zf) as z, z.open(member) as src, open(dest, "wb") as out:
+    shutil.copyfileobj(src, out)
+PY
+}
+# extract_dir ZIP PREFIX_IN_ZIP DESTDIR  (files under PREFIX_IN_ZIP, flattened one level)
+extract_dir() {
+  "$PYTHON" - "$@" <<'PY'
+import sys, os, zipfile, shutil
+zf, pre, dest = sys.argv[1:4]
+n = 0
+with zipfile.ZipFile(zf) as z:
+    for name in z.namelist():
+        if name.startswith(pre) and not name.endswith("/"):
+            rel = name[len(pre):]
+            os.makedirs(os.path.join(dest, os.path.dirname(rel)), exist_ok=True)
+            with z.open(name) as src, open(os.path.join(dest, rel), "wb") as out:
+                shutil.copyfileobj(src, out)
+            n += 1
+if n == 0:
+    sys.exit(f"no files under {pre} in {zf}")
+PY
+}
+
+mvn_copy() {  # mvn_copy GROUP:ARTIFACT:VERSION:TYPE OUTDIR -> 0 if fetched
+  command -v mvn >/dev/null || { log "mvn not found (apt-get install maven)"; return 1; }
+  (cd "$TMP" && mvn -q -B -Dstyle.color=never dependency:copy -Dartifact="$1" \
+      -DoutputDirectory="$2" >"$TMP/mvn.log" 2>&1) && return 0
+  log "  Maven Central did not serve $1"
+  return 1
+}
+
+NPM_DIR=""
+npm_fetch() {  # unpack ORT_NPM_PKG once into $TMP/npm/package
+  [[ -n $NPM_DIR ]] && return 0
+  command -v npm >/dev/null || die "npm not found (needed for $ORT_NPM_PKG)"
+  log "  npm pack $ORT_NPM_PKG"
+  mkdir -p "$TMP/npm"
+  local tgz
+  tgz=$(cd "$TMP/npm" && npm pack --silent "$ORT_NPM_PKG" 2>"$TMP/npm.log" | tail -n1) || true
+  [[ -n $tgz && -f $TMP/npm/$tgz ]] || { cat "$TMP/npm.log" >&2; die "npm pack $ORT_NPM_PKG failed"; }
+  log "  unpacking $tgz ($(du -h "$TMP/npm/$tgz" | cut -f1))"
+  tar -xzf "$TMP/npm/$tgz" -C "$TMP/npm" package/Plugins/Android/onnxruntime.aar \
+      package/Plugins/Linux/x64/libonnxruntime.so
+  NPM_DIR=$TMP/npm/package
+}
+
+install_ort() {
+  local root=$PREFIX/onnxruntime stamp=$PREFIX/onnxruntime/.stamp
+  if [[ -f $stamp && $(head -n1 "$stamp") == "onnxruntime $ORT_VERSION" \
+        && -e $root/lib/libonnxruntime.so.1 && -f $root/include/onnxruntime_cxx_api.h ]]; then
+    log "onnxruntime $ORT_VERSION already installed in $root"
+    return 0
+  fi
+  log "installing onnxruntime $ORT_VERSION into $root"
+  local new=$PREFIX/onnxruntime.new lib_src hdr_src
+  rm -rf "$new"; mkdir -p "$new/include" "$new/lib"
+
+  # library: Maven JAR, else npm package
+  if mvn_copy "com.microsoft.onnxruntime:onnxruntime:$ORT_VERSION:jar" "$TMP/mvn"; then
+    log "  extracting linux-x64 libonnxruntime.so from onnxruntime-$ORT_VERSION.jar"
+    extract_member "$TMP/mvn/onnxruntime-$ORT_VERSION.jar" \
+        ai/onnxruntime/native/linux-x64/libonnxruntime.so "$new/lib/libonnxruntime.so.$ORT_VERSION"
+    lib_src="maven:com.microsoft.onnxruntime:onnxruntime:$ORT_VERSION"
+  else
+    npm_fetch
+    cp "$NPM_DIR/Plugins/Linux/x64/libonnxruntime.so" "$new/lib/libonnxruntime.so.$ORT_VERSION"
+    lib_src="npm:$ORT_NPM_PKG"
+  fi
+
+  # headers: Maven AAR, else the AAR embedded in the npm package
+  local aar
+  if mvn_copy "com.microsoft.onnxruntime:onnxruntime-android:$ORT_VERSION:aar" "$TMP/mvn"; then
+    aar=$TMP/mvn/onnxruntime-android-$ORT_VERSION.aar
+    hdr_src="maven:com.microsoft.onnxruntime:onnxruntime-android:$ORT_VERSION"
+  else
+    npm_fetch
+    aar=$NPM_DIR/Plugins/Android/onnxruntime.aar
+    hdr_src="npm:$ORT_NPM_PKG (Plugins/Android/onnxruntime.aar)"
+  fi
+  log "  extracting headers/ from $(basename "$aar")"
+  extract_dir "$aar" headers/ "$new/include"
+
+  # consistency: header API version must equal the minor version of the library
+  local api want=${ORT_VERSION#*.}; want=${want%%.*}
+  api=$(sed -n 's/^#define ORT_API_VERSION \([0-9]*\).*/\1/p' "$new/include/onnxruntime_c_api.h")
+  [[ $api == "$want" ]] || die "headers have ORT_API_VERSION=$api, expected $want (ORT $ORT_VERSION)"
+  grep -aq "$ORT_VERSION" "$new/lib/libonnxruntime.so.$ORT_VERSION" \
+      || die "library does not carry version string $ORT_VERSION"
+
+  local soname=libonnxruntime.so.1
+  if command -v readelf >/dev/null; then
+    soname=$(readelf -d "$new/lib/libonnxruntime.so.$ORT_VERSION" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+    [[ -n $soname ]] || soname=libonnxruntime.so.1
+  fi
+  chmod 0755 "$new/lib/libonnxruntime.so.$ORT_VERSION"
+  ln -sf "libonnxruntime.so.$ORT_VERSION" "$new/lib/$soname"
+  ln -sf "$soname" "$new/lib/libonnxruntime.so"
+  echo "$ORT_VERSION" >"$new/VERSION"
+  printf 'onnxruntime %s\nlib: %s\nheaders: %s\nsoname: %s\n' \
+      "$ORT_VERSION" "$lib_src" "$hdr_src" "$soname" >"$new/.stamp"
+  rm -rf "$root"; mv "$new" "$root"
+  log "  onnxruntime $ORT_VERSION: lib from $lib_src; headers from $hdr_src"
+}
+
+OV_CMAKE_DIR=""
+install_openvino() {
+  local venv=$PREFIX/venv
+  local dist=("$venv"/lib/python3*/site-packages/openvino-"$OV_VERSION".dist-info)
+  if [[ -x $venv/bin/python && -d ${dist[0]} ]]; then
+    log "openvino $OV_VERSION already installed in $venv"
+  else
+    if [[ ! -x $venv/bin/python ]]; then
+      log "creating venv $venv with $PYTHON"
+      "$PYTHON" -m venv "$venv" || die "python venv failed (apt-get install python3-venv)"
+    fi
+    log "pip install openvino==$OV_VERSION into $venv"
+    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q \
+        "openvino==$OV_VERSION" >&2
+  fi
+  local sp=("$venv"/lib/python3*/site-packages)
+  OV_CMAKE_DIR=${sp[0]}/openvino/cmake
+  if [[ ! -f $OV_CMAKE_DIR/OpenVINOConfig.cmake ]]; then
+    OV_CMAKE_DIR=$("$venv/bin/python" -c 'from openvino.utils import get_cmake_path; print(get_cmake_path())')
+  fi
+  [[ -f $OV_CMAKE_DIR/OpenVINOConfig.cmake ]] || die "OpenVINOConfig.cmake not found in the wheel"
+}
+
+write_paths() {
+  local out=$PREFIX/sdk-paths.cmake content
+  content="# Generated by scripts/install_sdks.sh; read by cmake/sdks.cmake.
+"
+  if [[ -f $PREFIX/onnxruntime/VERSION ]]; then
+    content+="set(INFERBENCH_SDK_ONNXRUNTIME_ROOT \"$PREFIX/onnxruntime\")
+set(INFERBENCH_SDK_ONNXRUNTIME_VERSION \"$(cat "$PREFIX/onnxruntime/VERSION")\")
+"
+  fi
+  if [[ -n $OV_CMAKE_DIR ]]; then
+    content+="set(INFERBENCH_SDK_OpenVINO_DIR \"$OV_CMAKE_DIR\")
+set(INFERBENCH_SDK_OPENVINO_VERSION \"$OV_VERSION\")
+"
+  fi
+  if [[ ! -f $out || $(cat "$out") != "${content%$'\n'}" ]]; then
+    printf '%s' "$content" >"$out"
+    log "wrote $out"
+  fi
+}
+
+[[ $SKIP_ORT == 1 ]] || install_ort
+if [[ $SKIP_OPENVINO == 1 ]]; then
+  _cfg=("$PREFIX"/venv/lib/python3*/site-packages/openvino/cmake/OpenVINOConfig.cmake)
+  [[ -f ${_cfg[0]} ]] && OV_CMAKE_DIR=$(dirname "${_cfg[0]}")
+else
+  install_openvino
+fi
+write_paths
+log "done (prefix $PREFIX)"
