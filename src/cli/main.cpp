@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   inferbench::cli::add_data_commands(app, exit_code);
   inferbench::cli::add_model_commands(app, exit_code);
   inferbench::cli::add_train_commands(app, exit_code);
+  inferbench::cli::add_export_commands(app, exit_code);
   app.parse_complete_callback([&] { inferbench::Progress::set_enabled(!quiet); });
 
   try {

@@ -15,7 +15,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/files.h"
+#include "common/hash.h"
 #include "common/rng.h"
+#include "data/manifest.h"
+#include "data/tensor_file.h"
 
 namespace inferbench::testutil {
 
@@ -170,6 +174,25 @@ CliResult run_cli(const std::vector<std::string>& args, const CliOptions& option
   result.out = slurp(out_path);
   result.err = slurp(err_path);
   return result;
+}
+
+fs::path write_split_tensors(const fs::path& dir, int count, int size, int classes, std::uint64_t seed) {
+  data::Manifest manifest;
+  for (int k = 0; k < classes; ++k) manifest.classes.push_back("class" + std::to_string(k));
+  for (int i = 0; i < count; ++i) {
+    const auto path = write_image(dir / "images" / ("img" + std::to_string(i) + ".png"),
+                                  pattern_image(size + 8, size + 4, seed * 1000 + static_cast<std::uint64_t>(i)));
+    data::ManifestEntry e;
+    e.path = path.string();
+    e.label = manifest.classes[static_cast<std::size_t>(i % classes)];
+    e.split = data::Split::kTest;
+    e.hash = content_hash(std::span<const std::uint8_t>(read_file_bytes(path)));
+    e.format = "png";
+    manifest.entries.push_back(e);
+  }
+  const fs::path out = dir / "tensors";
+  data::export_split_tensors(manifest, data::Split::kTest, data::PreprocessConfig::preset("imagenet", size), out, 1);
+  return out;
 }
 
 }  // namespace inferbench::testutil

@@ -76,4 +76,10 @@ int spawn_cli(const std::vector<std::string>& args, const std::filesystem::path&
 // Waits for a spawned child; returns its exit code, or 128 + signal.
 int wait_cli(int pid);
 
+// A preprocessed test split as `data export-tensors` writes it (x.npy,
+// y.npy, meta.json): `count` pattern images cycling through `classes` class
+// names ("class0", ...), preprocessed to size x size with the imagenet preset.
+std::filesystem::path write_split_tensors(const std::filesystem::path& dir, int count, int size, int classes,
+                                          std::uint64_t seed = 1);
+
 }  // namespace inferbench::testutil

@@ -1,0 +1,141 @@
+#pragma once
+// One interface for every inference framework.
+//
+// A backend loads one artifact (a model file in its framework's format) and
+// runs batches of preprocessed images through it. Each backend lives in its own
+// folder and CMake target (src/backends/<name>/) that is built only when its
+// SDK is found; registry.cpp lists them all, so a backend whose SDK is missing
+// is still listed, as unavailable, with the reason.
+//
+// Contract for implementations:
+// - load() and infer() report every failure as inferbench::Error: kInput for a
+//   model file that is missing, truncated or malformed, or whose input does not
+//   fit the batch (naming the file and what was expected), kUsage for an
+//   option value it cannot use (naming the key and the accepted values),
+//   kUnavailable for a feature its SDK lacks. SDK exceptions are caught and
+//   rethrown as Error with the SDK's message; nothing else escapes.
+// - Options are validated against BackendInfo::options by check_options()
+//   before load(); load() may assume every key is known.
+// - settings() reports what is actually in force after load() (threads,
+//   optimisation level, hints, precision, library version), not just what was
+//   asked for.
+// - infer() takes a contiguous float32 batch in the artifact's layout and
+//   returns its logits [N, classes], row-major. It is called from one thread.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "data/preprocess.h"
+
+namespace inferbench::backends {
+
+using Options = std::map<std::string, std::string>;
+
+// "key=value" strings -> Options. Throws Error(kUsage) for an entry without
+// '=' or with an empty key, or a key given twice, naming the entry.
+Options parse_options(const std::vector<std::string>& entries);
+
+// What a benchmark or verification needs to know about a model file. Comes
+// from the sidecar `<artifact>.json` that `inferbench export` writes, or, for
+// a file made elsewhere, from flags (see describe_artifact).
+struct Artifact {
+  std::filesystem::path path;        // .ckpt, .pt, .onnx, .xml (its .bin beside it)
+  std::string format;                // "checkpoint", "torchscript", "onnx", "openvino"
+  std::string precision = "fp32";    // weights as stored: "fp32" or "fp16"
+  std::string model;                 // architecture ("mobilenet_v2") or free text
+  std::string input_name = "input";  // graph input, where the format names it
+  std::string output_name = "logits";
+  std::string layout = "NCHW";       // of the input tensor
+  std::int64_t channels = 3, height = 0, width = 0;  // 0 = take it from the tensors
+  bool dynamic_batch = true;
+  std::vector<std::string> classes;
+  data::PreprocessConfig preprocess;
+  nlohmann::json source;  // provenance: checkpoint path and hash, exporter, options
+};
+
+// Format by file extension: .ckpt checkpoint, .pt/.pth torchscript, .onnx onnx,
+// .xml openvino. Throws Error(kUsage) for any other extension.
+std::string format_of(const std::filesystem::path& path);
+
+// The sidecar path for an artifact: "<artifact path>.json".
+std::filesystem::path sidecar_path(const std::filesystem::path& artifact);
+
+nlohmann::json to_json(const Artifact& a);
+Artifact artifact_from_json(const nlohmann::json& j, const std::filesystem::path& path);
+
+// Reads `<path>.json` when it exists (Error(kInput) naming it when malformed);
+// otherwise a bare description from the extension, to be completed by flags.
+// Throws Error(kInput) when the artifact itself does not exist.
+Artifact describe_artifact(const std::filesystem::path& path);
+
+// Writes the sidecar atomically.
+void write_sidecar(const Artifact& a);
+
+struct Logits {
+  std::vector<float> values;  // [batch, classes] row-major
+  std::int64_t batch = 0;
+  std::int64_t classes = 0;
+};
+
+class Backend {
+ public:
+  Backend() = default;
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+  virtual ~Backend() = default;
+
+  // `threads` is the intra-op thread count the study asks for (>= 1).
+  virtual void load(const Artifact& artifact, const Options& options, int threads) = 0;
+  // `shape` is the input shape in the artifact's layout, batch first.
+  virtual Logits infer(const float* input, const std::vector<std::int64_t>& shape) = 0;
+  [[nodiscard]] virtual nlohmann::json settings() const = 0;
+};
+
+struct OptionSpec {
+  std::string key;
+  std::string default_value;  // as the backend would use it; "" = the SDK's own default
+  std::string help;           // includes the accepted values
+};
+
+struct BackendInfo {
+  std::string name;         // "libtorch", "torchscript", "onnxruntime", "openvino", "opencv-dnn"
+  std::string description;  // one line
+  std::vector<std::string> formats;  // artifact formats it loads
+  std::vector<OptionSpec> options;
+  bool available = false;
+  std::string reason;   // why not available (empty when available)
+  std::string version;  // the SDK version it was built against / runs
+  std::function<std::unique_ptr<Backend>()> create;  // empty when unavailable
+};
+
+// Every backend inferbench knows, available or not, in a fixed order. Backends
+// made only for tests (crash, hang, out-of-memory) are included only when the
+// environment variable INFERBENCH_TEST_BACKENDS is "1".
+const std::vector<BackendInfo>& registry();
+
+// Throws Error(kUsage) naming the value and listing the known names.
+const BackendInfo& find_backend(std::string_view name);
+
+// Throws Error(kUsage) for a key the backend does not take, naming the backend
+// and the key and listing the keys it does take.
+void check_options(const BackendInfo& info, const Options& options);
+
+// Creates a backend; throws Error(kUnavailable) with the reason when it is not built.
+std::unique_ptr<Backend> create_backend(const BackendInfo& info);
+
+// Looks up an option or returns the fallback.
+std::string option_or(const Options& options, const std::string& key, const std::string& fallback);
+// Parses an integer option; Error(kUsage) naming backend, key and value when it is not one in [lo, hi].
+std::int64_t int_option(const Options& options, const std::string& backend, const std::string& key,
+                        std::int64_t fallback, std::int64_t lo, std::int64_t hi);
+// Accepts one of `choices`; Error(kUsage) naming backend, key, value and the choices otherwise.
+std::string choice_option(const Options& options, const std::string& backend, const std::string& key,
+                          const std::string& fallback, const std::vector<std::string>& choices);
+
+}  // namespace inferbench::backends

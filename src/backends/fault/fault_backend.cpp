@@ -1,0 +1,101 @@
+// A backend that misbehaves on request, for the worker tests: the parent must
+// record a crash, a hang, running out of memory and a failing backend as a
+// failed result with the reason, and carry on. Listed only when
+// INFERBENCH_TEST_BACKENDS=1 (see registry.cpp).
+//
+// Options: fault=none|crash|abort|hang|oom|error|exit, at=load|infer (when).
+// With fault=none it is a working backend: logits[i][k] = mean of channel
+// (k mod C) of image i, so the plumbing can be checked with known numbers.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "backends/backend.h"
+#include "common/error.h"
+
+namespace inferbench::backends {
+
+namespace {
+
+class FaultBackend final : public Backend {
+ public:
+  void load(const Artifact& artifact, const Options& options, int threads) override {
+    fault_ = choice_option(options, "test-fault", "fault", "none",
+                           {"none", "crash", "abort", "hang", "oom", "error", "exit"});
+    at_ = choice_option(options, "test-fault", "at", "infer", {"load", "infer"});
+    classes_ = static_cast<std::int64_t>(artifact.classes.size());
+    if (classes_ == 0) classes_ = 3;
+    threads_ = threads;
+    if (at_ == "load") misbehave();
+  }
+
+  Logits infer(const float* input, const std::vector<std::int64_t>& shape) override {
+    if (at_ == "infer") misbehave();
+    if (shape.size() != 4) fail(ExitCode::kInput, "test-fault: expected a 4-d input");
+    Logits out{{}, shape[0], classes_};
+    const std::int64_t c = shape[1], hw = shape[2] * shape[3];
+    out.values.resize(static_cast<std::size_t>(shape[0] * classes_));
+    for (std::int64_t i = 0; i < shape[0]; ++i) {
+      for (std::int64_t k = 0; k < classes_; ++k) {
+        const float* p = input + (i * c + k % c) * hw;
+        double sum = 0;
+        for (std::int64_t j = 0; j < hw; ++j) sum += p[j];
+        out.values[static_cast<std::size_t>(i * classes_ + k)] = static_cast<float>(sum / static_cast<double>(hw));
+      }
+    }
+    return out;
+  }
+
+  [[nodiscard]] nlohmann::json settings() const override {
+    return {{"fault", fault_}, {"at", at_}, {"threads", threads_}};
+  }
+
+ private:
+  void misbehave() const {
+    if (fault_ == "crash") {
+      std::raise(SIGSEGV);
+    } else if (fault_ == "abort") {
+      std::abort();
+    } else if (fault_ == "hang") {
+      for (;;) pause();  // until the parent's timeout kills us
+    } else if (fault_ == "oom") {
+      // Touch memory until the allocation fails (RLIMIT_AS) or the kernel stops us.
+      std::vector<char*> blocks;
+      for (;;) {
+        auto* b = new char[64 << 20];
+        std::memset(b, 1, 64 << 20);
+        blocks.push_back(b);
+      }
+    } else if (fault_ == "error") {
+      fail(ExitCode::kInput, "test-fault: failing on request (fault=error)");
+    } else if (fault_ == "exit") {
+      std::fputs("test-fault: exiting with status 42 on request\n", stderr);
+      std::_Exit(42);
+    }
+  }
+
+  std::string fault_ = "none";
+  std::string at_ = "infer";
+  std::int64_t classes_ = 3;
+  int threads_ = 1;
+};
+
+}  // namespace
+
+BackendInfo fault_backend_info() {
+  BackendInfo b;
+  b.name = "test-fault";
+  b.description = "Test backend: crashes, hangs, runs out of memory or fails on request";
+  b.formats = {"checkpoint", "torchscript", "onnx", "openvino"};
+  b.options = {{"fault", "none", "none|crash|abort|hang|oom|error|exit"}, {"at", "infer", "load|infer"}};
+  b.available = true;
+  b.version = "1";
+  b.create = [] { return std::make_unique<FaultBackend>(); };
+  return b;
+}
+
+}  // namespace inferbench::backends
