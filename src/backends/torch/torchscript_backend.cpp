@@ -1,0 +1,137 @@
+// The torchscript backend: a TorchScript module (.pt) loaded with
+// torch::jit::load, in eval mode, run under InferenceMode.
+//
+// Options:
+//   freeze=1|0    torch::jit::freeze: inline the weights as constants, so the
+//                 graph executor can fold and fuse them (default 1);
+//   optimize=1|0  torch::jit::optimize_for_inference: conv/batch-norm folding,
+//                 conv-add-relu fusion and, where LibTorch has oneDNN, oneDNN
+//                 layouts for convolutions (default 1). LibTorch freezes a
+//                 module first whenever it optimises one, so optimize=1 means
+//                 frozen even with freeze=0; settings() says what happened.
+//
+// Input size: inferbench's own exports carry their description inside the .pt
+// (torchscript_format.h); the artifact's height/width win when it gives them,
+// else the embedded ones are checked; a .pt from elsewhere with no
+// description has only its channels checked (3 unless the artifact says).
+#include <fmt/format.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <system_error>
+
+#include "backends/backend.h"
+#include "backends/torch/torch_backend_base.h"
+#include "common/error.h"
+#include "export/torchscript/torchscript_format.h"
+
+namespace inferbench::backends {
+
+namespace {
+
+constexpr const char* kName = "torchscript";
+
+class TorchScriptBackend final : public torch_common::TorchBackendBase {
+ public:
+  void load(const Artifact& artifact, const Options& options, int threads) override {
+    freeze_ = int_option(options, kName, "freeze", 1, 0, 1) == 1;
+    optimize_ = int_option(options, kName, "optimize", 1, 0, 1) == 1;
+    torch_common::set_threads(kName, threads);
+    require_nchw(artifact);
+    const std::string file = artifact.path.string();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(artifact.path, ec)) {
+      fail(ExitCode::kInput, fmt::format("'{}': model file not found", file));
+    }
+
+    const std::string description_file(torchscript::kDescriptionFile);
+    torch::jit::ExtraFilesMap extra{{description_file, ""}};
+    try {
+      module_ = torch::jit::load(file, c10::Device(c10::kCPU), extra);
+    } catch (const std::exception& e) {
+      fail(ExitCode::kInput,
+           fmt::format("'{}': not a loadable TorchScript module: {}", file, torch_common::message(e)));
+    }
+    if (!module_.find_method("forward")) {
+      fail(ExitCode::kInput, fmt::format("'{}': the TorchScript module has no forward() method", file));
+    }
+    embedded_ = !extra[description_file].empty();
+    expect_input(artifact.path, artifact.channels, artifact.height, artifact.width);
+    if (embedded_) read_description(artifact, extra[description_file]);
+
+    module_.eval();
+    try {
+      if (optimize_) {
+        module_ = torch::jit::optimize_for_inference(module_);  // freezes first (see above)
+        frozen_ = true;
+      } else if (freeze_) {
+        module_ = torch::jit::freeze(module_);
+        frozen_ = true;
+      }
+    } catch (const std::exception& e) {
+      fail(ExitCode::kInput, fmt::format("'{}': {} failed: {}", file, optimize_ ? "optimize_for_inference" : "freeze",
+                                         torch_common::message(e)));
+    }
+  }
+
+  [[nodiscard]] nlohmann::json settings() const override {
+    nlohmann::json s = common_settings();
+    s["mode"] = "torchscript";
+    s["freeze"] = freeze_;  // as asked
+    s["optimize"] = optimize_;
+    s["frozen"] = frozen_;  // as in force
+    s["optimized_for_inference"] = optimize_;
+    s["embedded_description"] = embedded_;
+    return s;
+  }
+
+ protected:
+  at::Tensor run(const at::Tensor& input) override { return module_.forward({input}).toTensor(); }
+
+ private:
+  // Takes the input size from the description inside the .pt where the
+  // artifact leaves it open, and checks the channels agree.
+  void read_description(const Artifact& artifact, const std::string& text) {
+    const std::string file = artifact.path.string();
+    std::int64_t channels = artifact.channels, height = artifact.height, width = artifact.width;
+    try {
+      const nlohmann::json input = nlohmann::json::parse(text).at("input");
+      channels = input.value("channels", channels);
+      if (height <= 0) height = input.value("height", std::int64_t{0});
+      if (width <= 0) width = input.value("width", std::int64_t{0});
+    } catch (const nlohmann::json::exception& e) {
+      fail(ExitCode::kInput, fmt::format("'{}': malformed {} inside the module: {}", file,
+                                         torchscript::kDescriptionFile, e.what()));
+    }
+    if (channels != artifact.channels) {
+      fail(ExitCode::kInput, fmt::format("'{}': the description says {} input channels, the module was exported for {}",
+                                         file, artifact.channels, channels));
+    }
+    expect_input(artifact.path, channels, height, width);
+  }
+
+  torch::jit::Module module_;
+  bool freeze_ = true;
+  bool optimize_ = true;
+  bool frozen_ = false;
+  bool embedded_ = false;
+};
+
+}  // namespace
+
+BackendInfo torchscript_backend_info() {
+  BackendInfo b;
+  b.name = kName;
+  b.description = "TorchScript (torch::jit), frozen and optimised for inference";
+  b.formats = {"torchscript"};
+  b.options = {{"freeze", "1", "1|0: torch::jit::freeze (weights become constants)"},
+               {"optimize", "1", "1|0: torch::jit::optimize_for_inference (implies freeze; oneDNN convolutions)"}};
+  b.available = true;
+  b.version = TORCH_VERSION;
+  b.create = [] { return std::make_unique<TorchScriptBackend>(); };
+  return b;
+}
+
+}  // namespace inferbench::backends
