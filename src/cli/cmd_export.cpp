@@ -142,6 +142,76 @@ void add_export(CLI::App& app, int& exit_code) {
   });
 }
 
+// --- describe: a sidecar for an artifact made elsewhere -----------------------
+
+void add_describe(CLI::App& app) {
+  struct Flags {
+    std::string artifact;
+    std::string tensors;
+    int size = 224;
+    std::string normalization = "imagenet";
+    std::string layout = "NCHW";
+    std::string precision = "fp32";
+    std::string input_name = "input";
+    std::string output_name = "logits";
+    std::vector<std::string> classes;
+    std::string model;
+    bool force = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "describe",
+      "Write the <file>.json sidecar for a model made elsewhere (.onnx, .pt, .xml), so verify and bench can run it: "
+      "input size, layout, preprocessing and class names from flags or from a preprocessed split (--from-tensors).");
+  cmd->add_option("artifact", f->artifact, "The model file")->required();
+  cmd->add_option("--from-tensors", f->tensors,
+                  "Take size, layout, preprocessing and classes from a split written by `data export-tensors`");
+  auto* size = cmd->add_option("--size", f->size, "Input height = width")->check(CLI::Range(1, 8192));
+  cmd->add_option("--normalization", f->normalization, "imagenet, unit or symmetric")
+      ->check(CLI::IsMember({"imagenet", "unit", "symmetric"}));
+  cmd->add_option("--layout", f->layout, "Input layout")->check(CLI::IsMember({"NCHW", "NHWC"}));
+  cmd->add_option("--precision", f->precision, "Weights as stored")->check(CLI::IsMember({"fp32", "fp16"}));
+  cmd->add_option("--input-name", f->input_name, "Input tensor name");
+  cmd->add_option("--output-name", f->output_name, "Output tensor name");
+  cmd->add_option("--classes", f->classes, "Class names in output order, comma-separated")->delimiter(',');
+  cmd->add_option("--model", f->model, "Architecture or a free description");
+  cmd->add_flag("--force", f->force, "Overwrite an existing sidecar");
+  cmd->callback([f, size] {
+    backends::Artifact a;
+    a.path = f->artifact;
+    std::error_code ec;
+    if (!fs::is_regular_file(a.path, ec)) fail(ExitCode::kInput, fmt::format("'{}': model file not found", f->artifact));
+    a.format = backends::format_of(a.path);
+    if (a.format == "checkpoint") fail(ExitCode::kUsage, "a checkpoint describes itself; describe is for exports");
+    if (fs::exists(backends::sidecar_path(a.path), ec) && !f->force) {
+      fail(ExitCode::kUsage, fmt::format("'{}' exists; use --force to replace it",
+                                         backends::sidecar_path(a.path).string()));
+    }
+    a.precision = f->precision;
+    a.model = f->model;
+    a.input_name = f->input_name;
+    a.output_name = f->output_name;
+    if (!f->tensors.empty()) {
+      const data::SplitTensors t = data::load_split_tensors(f->tensors);
+      a.preprocess = t.preprocess;
+      a.classes = t.classes;
+      if (size->count() > 0 && f->size != t.preprocess.image_size) {
+        fail(ExitCode::kUsage, fmt::format("--size {} contradicts the tensors in '{}' ({})", f->size, f->tensors,
+                                           t.preprocess.image_size));
+      }
+    } else {
+      a.preprocess = data::PreprocessConfig::preset(f->normalization, f->size);
+      a.preprocess.layout = f->layout == "NHWC" ? data::Layout::kNHWC : data::Layout::kNCHW;
+    }
+    if (!f->classes.empty()) a.classes = f->classes;
+    a.layout = a.preprocess.layout == data::Layout::kNHWC ? "NHWC" : "NCHW";
+    a.height = a.width = a.preprocess.image_size;
+    a.source = {{"described_by", "inferbench describe"}};
+    backends::write_sidecar(a);
+    fmt::print(stderr, "describe: wrote {}\n", backends::sidecar_path(a.path).string());
+  });
+}
+
 // --- backends ---------------------------------------------------------------
 
 void add_backends(CLI::App& app) {
@@ -392,6 +462,7 @@ void add_verify(CLI::App& app, int& exit_code) {
 void add_export_commands(CLI::App& app, int& exit_code) {
   add_export(app, exit_code);
   add_verify(app, exit_code);
+  add_describe(app);
   add_backends(app);
   add_worker(app, exit_code);
 }

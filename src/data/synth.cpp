@@ -1456,7 +1456,10 @@ cv::Mat render_fruit(int class_index, int size, Rng& rng) {
   const double shadow = rng.uniform(0.2, 0.5);
 
   const int n = 1 + choose(rng, lay.count_weights);
-  const double unit = size * rng.uniform(lay.unit_lo, lay.unit_hi) / (1.0 + 0.3 * (n - 1));
+  // Objects fill a good part of the frame, as in the product-style photos of
+  // the fruit data sets, so that the class survives downscaling to 64 pixels.
+  constexpr double kObjectScale = 1.35;
+  const double unit = size * kObjectScale * rng.uniform(lay.unit_lo, lay.unit_hi) / (1.0 + 0.3 * (n - 1));
   const auto centres = place(n, unit, size, rng);
   for (const auto& at : centres) {
     Pose pose{at, rng.uniform(-lay.max_angle, lay.max_angle) * kPi / 180.0, rng.bernoulli(0.5)};
