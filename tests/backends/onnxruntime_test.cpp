@@ -1,0 +1,223 @@
+// The ONNX Runtime backend against the LibTorch reference on the same inputs,
+// for every architecture exported to ONNX (batch 1 and 4, every optimisation
+// level), then its settings, its option errors and its errors for broken files.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "common/error.h"
+#include "export/exporter.h"
+#include "testutil/checkpoint_fixture.h"
+#include "testutil/fixtures.h"
+#include "train/checkpoint.h"
+#include "train/torch_model.h"
+
+namespace inferbench::backends {
+
+// Defined by the backend's own target (the test links it directly, not the registry).
+BackendInfo onnxruntime_backend_info();
+
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::expect_error;
+
+constexpr int kSize = 32;
+constexpr std::int64_t kBatch = 4;
+constexpr double kTolerance = 1e-3;  // times max(1, max |reference logit|)
+
+struct Arch {
+  std::string name;
+  double width_mult = 1.0;
+};
+
+std::string arch_name(const testing::TestParamInfo<Arch>& info) { return info.param.name; }
+void PrintTo(const Arch& arch, std::ostream* os) { *os << arch.name; }
+
+// One architecture's checkpoint, its ONNX export and the reference logits of
+// one batch; made once per test process.
+struct Exported {
+  testutil::TempDir dir;
+  fs::path checkpoint;
+  Artifact onnx;
+  std::vector<float> batch;      // kBatch x 3 x kSize x kSize
+  std::vector<float> reference;  // kBatch x classes, LibTorch eval mode
+};
+
+// The LibTorch module of the checkpoint itself (unfolded, eval mode): the reference.
+std::vector<float> reference_logits(const fs::path& checkpoint, const std::vector<float>& batch) {
+  const train::Checkpoint ck = train::load_checkpoint(checkpoint);
+  train::TorchModel net(ck.graph);
+  net->load_state(ck.state, checkpoint.string());
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::from_blob(const_cast<float*>(batch.data()), {kBatch, 3, kSize, kSize}).clone();
+  const torch::Tensor y = net->forward(x).contiguous();
+  return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
+}
+
+const Exported& exported(const Arch& arch) {
+  static std::map<std::string, std::unique_ptr<Exported>> cache;
+  auto& slot = cache[arch.name];
+  if (slot) return *slot;
+  auto e = std::make_unique<Exported>();
+  testutil::CheckpointSpec spec;
+  spec.architecture = arch.name;
+  spec.width_mult = arch.width_mult;
+  spec.image_size = kSize;
+  e->checkpoint = testutil::make_checkpoint(e->dir.path(), spec);
+  exporters::ExportOptions options;
+  options.out = e->dir / (arch.name + ".onnx");
+  e->onnx = exporters::export_onnx(exporters::load_inference_model(e->checkpoint, true), options);
+  e->batch = testutil::random_batch(kBatch, kSize, 5);
+  e->reference = reference_logits(e->checkpoint, e->batch);
+  slot = std::move(e);
+  return *slot;
+}
+
+// Runs the first n images of the batch and compares with the reference's first n rows.
+void expect_matches(Backend& backend, const Exported& e, std::int64_t n, const std::string& what) {
+  const Logits got = backend.infer(e.batch.data(), {n, 3, kSize, kSize});
+  ASSERT_EQ(got.batch, n) << what;
+  ASSERT_EQ(got.classes, 3) << what;
+  ASSERT_EQ(got.values.size(), static_cast<std::size_t>(n * 3)) << what;
+  double scale = 1.0;
+  double diff = 0.0;
+  for (std::size_t i = 0; i < got.values.size(); ++i) {
+    scale = std::max(scale, static_cast<double>(std::abs(e.reference[i])));
+    diff = std::max(diff, static_cast<double>(std::abs(got.values[i] - e.reference[i])));
+  }
+  EXPECT_LE(diff, kTolerance * scale) << what << ", batch " << n << ": max |logit difference| " << diff
+                                      << " (max |logit| " << scale << ")";
+}
+
+std::unique_ptr<Backend> loaded(const Artifact& artifact, const Options& options, int threads) {
+  const BackendInfo info = onnxruntime_backend_info();
+  check_options(info, options);
+  auto backend = create_backend(info);
+  backend->load(artifact, options, threads);
+  return backend;
+}
+
+class OnnxRuntimeTest : public testing::TestWithParam<Arch> {};
+
+TEST_P(OnnxRuntimeTest, LogitsMatchTheLibTorchReference) {
+  const Exported& e = exported(GetParam());
+  auto backend = loaded(e.onnx, {}, 2);
+  expect_matches(*backend, e, kBatch, "default options");
+  expect_matches(*backend, e, 1, "default options");  // the dynamic batch dimension works
+}
+
+TEST_P(OnnxRuntimeTest, EveryOptimisationLevelAndModeMatches) {
+  const Exported& e = exported(GetParam());
+  for (const std::string level : {"disable", "basic", "extended"}) {
+    auto backend = loaded(e.onnx, {{"graph_optimization_level", level}, {"memory_pattern", "0"}}, 1);
+    expect_matches(*backend, e, kBatch, "graph_optimization_level=" + level);
+  }
+  auto parallel = loaded(e.onnx, {{"execution_mode", "parallel"}, {"inter_op_threads", "2"}}, 2);
+  expect_matches(*parallel, e, kBatch, "execution_mode=parallel");
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, OnnxRuntimeTest,
+                         testing::Values(Arch{"mobilenet_v2", 0.25}, Arch{"efficientnet_b0"}, Arch{"resnet50"}),
+                         arch_name);
+
+const Arch kSmall{"mobilenet_v2", 0.25};
+
+TEST(OnnxRuntimeBackendTest, DescribesItselfAndReportsSettingsInForce) {
+  const BackendInfo info = onnxruntime_backend_info();
+  EXPECT_EQ(info.name, "onnxruntime");
+  EXPECT_TRUE(info.available);
+  EXPECT_EQ(info.formats, std::vector<std::string>{"onnx"});
+  EXPECT_EQ(info.version.substr(0, 2), "1.");
+  // The registry lists the same backend, available.
+  const BackendInfo& listed = find_backend("onnxruntime");
+  EXPECT_TRUE(listed.available) << listed.reason;
+  EXPECT_EQ(listed.version, info.version);
+
+  const Exported& e = exported(kSmall);
+  auto backend = loaded(e.onnx, {{"graph_optimization_level", "basic"}, {"execution_mode", "parallel"}}, 1);
+  const nlohmann::json s = backend->settings();
+  std::cout << "onnxruntime settings: " << s.dump() << "\n";
+  EXPECT_EQ(s.at("threads"), 1);
+  EXPECT_EQ(s.at("inter_op_threads"), 1);
+  EXPECT_EQ(s.at("graph_optimization_level"), "basic");
+  EXPECT_EQ(s.at("execution_mode"), "parallel");
+  EXPECT_EQ(s.at("memory_pattern"), true);
+  EXPECT_EQ(s.at("onnxruntime_version"), info.version);
+  const auto providers = s.at("available_providers").get<std::vector<std::string>>();
+  EXPECT_NE(std::find(providers.begin(), providers.end(), "CPUExecutionProvider"), providers.end());
+  EXPECT_EQ(s.at("input").at("name"), "input");
+  EXPECT_EQ(s.at("input").at("shape"), "?x3x32x32");
+  EXPECT_EQ(loaded(e.onnx, {}, 2)->settings().at("threads"), 2);
+}
+
+TEST(OnnxRuntimeBackendTest, BadOptionValuesAreUsageErrors) {
+  const BackendInfo info = onnxruntime_backend_info();
+  expect_error([&] { check_options(info, {{"bogus", "1"}}); }, ExitCode::kUsage, "bogus");
+  Artifact a;
+  a.path = "never-read.onnx";
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"graph_optimization_level", "max"},
+           {"execution_mode", "async"},
+           {"memory_pattern", "yes"},
+           {"inter_op_threads", "0"}}) {
+    expect_error([&] { create_backend(info)->load(a, {{key, value}}, 1); }, ExitCode::kUsage, key + "='" + value + "'");
+  }
+}
+
+TEST(OnnxRuntimeBackendTest, BrokenFilesAreInputErrorsNamingTheFile) {
+  const Exported& e = exported(kSmall);
+  testutil::TempDir dir;
+
+  std::ifstream in(e.onnx.path, std::ios::binary);
+  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  ASSERT_GT(bytes.size(), 1000U);
+  bytes.resize(bytes.size() / 2);
+  Artifact truncated = e.onnx;
+  truncated.path = dir / "truncated.onnx";
+  testutil::write_bytes(truncated.path, bytes);
+  expect_error([&] { loaded(truncated, {}, 1); }, ExitCode::kInput, "truncated.onnx");
+
+  Artifact text = e.onnx;
+  text.path = dir / "notes.onnx";
+  testutil::write_text(text.path, "this is not an ONNX model\n");
+  expect_error([&] { loaded(text, {}, 1); }, ExitCode::kInput, "notes.onnx");
+
+  Artifact missing = e.onnx;
+  missing.path = dir / "missing.onnx";
+  expect_error([&] { loaded(missing, {}, 1); }, ExitCode::kInput, "missing.onnx");
+
+  // A description that names another input than the file's.
+  Artifact renamed = e.onnx;
+  renamed.input_name = "images";
+  expect_error([&] { loaded(renamed, {}, 1); }, ExitCode::kInput, "images");
+}
+
+TEST(OnnxRuntimeBackendTest, AnInputOfAnotherSizeIsAnInputError) {
+  const Exported& e = exported(kSmall);
+  auto backend = loaded(e.onnx, {}, 1);
+  const std::vector<float> big(static_cast<std::size_t>(3 * 40 * 40), 0.0F);
+  expect_error([&] { backend->infer(big.data(), {1, 3, 40, 40}); }, ExitCode::kInput, "mobilenet_v2.onnx");
+  expect_error([&] { backend->infer(big.data(), {1, 4, 20, 20}); }, ExitCode::kInput, "?x3x32x32");
+  expect_error([&] { backend->infer(big.data(), {3, 40, 40}); }, ExitCode::kInput, "mobilenet_v2.onnx");
+
+  // The description says 40 x 40, the file 32 x 32.
+  Artifact wrong = e.onnx;
+  wrong.height = wrong.width = 40;
+  expect_error([&] { loaded(wrong, {}, 1); }, ExitCode::kInput, "32");
+}
+
+}  // namespace
+}  // namespace inferbench::backends
