@@ -1,0 +1,131 @@
+#pragma once
+// The statistics of `inferbench bench` and `inferbench compare`: one tested
+// module, as /work/shared/METHODOLOGY.md asks ("Percentiles", "Stopping",
+// "Stability").
+//
+// Contract: every function is pure and deterministic (the bootstraps draw from
+// inferbench::Rng seeded by the options, so the same samples and seed give
+// the same numbers on every build). Wrong arguments (empty samples, a NaN or
+// infinite sample, q outside [0, 1], an option out of range) are programmer
+// errors and throw std::invalid_argument. Units are the caller's: the
+// functions never assume seconds or milliseconds, except `enough`'s elapsed_s.
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace inferbench::bench {
+
+// The q-quantile of `sorted` (ascending) by MLPerf LoadGen's rule: the sample
+// at index floor(n * q), no interpolation. Source: mlcommons/inference,
+// loadgen/results.cc, PerformanceSummary::ProcessLatencies():
+//   lp.sample_latency = pr.sample_latencies[sample_count * lp.percentile];
+// (the double n * q truncated to an index). For n = 100: p50 = sorted[50]
+// (the 51st value, the upper median), p90 = sorted[90], p99 = sorted[99].
+// Like LoadGen the product is computed in double, so a q that has no exact
+// binary form can land one index low (100 * 0.29 = 28.999...); for the
+// quantiles used here (0.5, 0.9, 0.95, 0.99, 0.999, 0.025, 0.975) the result
+// equals the exact floor(n * q) for every n up to 300000 (checked).
+// LoadGen requires q < 1; here q = 1 gives the last sample (the maximum).
+// Throws std::invalid_argument when `sorted` is empty or not ascending, or q
+// is outside [0, 1] (or NaN).
+double percentile(const std::vector<double>& sorted, double q);
+
+// The fewest samples for which the q-quantile is meaningful: MLPerf LoadGen's
+// early-stopping bound with one sample allowed above the quantile, i.e. the
+// smallest n with P(at most 1 of n samples exceeds the true q-quantile) <
+// 1 - confidence, where that count is Binomial(n, 1 - q):
+//   q^n + n (1 - q) q^(n - 1) < 1 - confidence.
+// Source: loadgen/early_stopping.cc (odds(h, t = 1, p, d = 0) < 1 - c) and
+// loadgen/results.cc ("Need to process at least h_min + 1 queries").
+// At 99% confidence: p50 11, p90 64, p95 130, p99 662, p99.9 6636 (the 64 and
+// 662 are METHODOLOGY.md's figures). q = 0 (the minimum) needs 1 sample.
+// Throws std::invalid_argument for q outside [0, 1) (no finite count makes
+// the maximum a meaningful estimate) or confidence outside (0, 1).
+std::size_t samples_needed(double q, double confidence = 0.99);
+
+// When a measurement loop may stop. Defaults follow METHODOLOGY.md
+// ("Stopping"): at least 10 s and at least the count p99 needs.
+struct StopRule {
+  std::size_t min_count = 662;  // samples_needed(0.99)
+  double min_seconds = 10.0;
+  std::size_t max_count = std::numeric_limits<std::size_t>::max();  // max(): no limit
+  double max_seconds = std::numeric_limits<double>::infinity();     // infinity: no limit
+};
+
+// True when the loop should stop: both minimums are reached, or either
+// maximum is (a maximum wins over an unmet minimum; the summary then notes
+// the percentiles the count does not support).
+bool enough(std::size_t count, double elapsed_s, const StopRule& rule);
+
+struct SummaryOptions {
+  int resamples = 2000;      // bootstrap resamples for the median's interval
+  std::uint64_t seed = 42;   // for the bootstrap
+  double confidence = 0.95;  // of the median's interval
+  // METHODOLOGY.md ("Stability"): flag a result whose coefficient of
+  // variation exceeds 10% or whose IQR / median exceeds 10%.
+  double cv_threshold = 0.10;
+  double iqr_threshold = 0.10;
+  // The confidence samples_needed() uses for the "too few samples" note.
+  double percentile_confidence = 0.99;
+
+  void validate() const;  // throws std::invalid_argument naming the bad value
+};
+
+struct Summary {
+  std::size_t count = 0;
+  double min = 0, max = 0;
+  double mean = 0;
+  double stddev = 0;                                    // sample standard deviation (divides by n - 1); 0 when n = 1
+  double cv = 0;                                        // stddev / |mean|; 0 when the mean is 0
+  double p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0;  // by percentile()
+  // Percentile bootstrap interval of the median (p50 by the same rule): the
+  // (1 - confidence) / 2 and (1 + confidence) / 2 quantiles, by percentile(),
+  // of the medians of `resamples` resamples with replacement.
+  double median_ci_lo = 0, median_ci_hi = 0;
+  bool unstable = false;           // cv or IQR / median above its threshold
+  std::vector<std::string> notes;  // why unstable; percentiles the count does not support
+};
+
+// Summarises raw samples (any order). Cost: O(n log n) plus O(resamples * n)
+// for the bootstrap (about a second for 100k samples and 2000 resamples).
+// Throws std::invalid_argument when `samples` is empty or holds a NaN or an
+// infinity, or the options are out of range.
+Summary summarize(const std::vector<double>& samples, const SummaryOptions& options = {});
+
+struct CompareOptions {
+  int resamples = 2000;      // bootstrap resamples for the ratio's interval
+  std::uint64_t seed = 42;   // for the bootstrap
+  double confidence = 0.95;  // of the ratio's interval
+  double alpha = 0.05;       // significance level of the Mann-Whitney test
+
+  void validate() const;  // throws std::invalid_argument naming the bad value
+};
+
+struct Comparison {
+  double median_a = 0, median_b = 0;  // p50 by percentile()
+  double ratio_of_medians = 0;        // median_b / median_a (< 1: b is lower, i.e. faster for latencies)
+  // Percentile bootstrap interval of the ratio: a and b resampled
+  // independently, `resamples` ratios of their medians.
+  double ci_lo = 0, ci_hi = 0;
+  // Mann-Whitney U of sample a: the number of pairs (a_i, b_j) with a_i > b_j,
+  // ties counting 1/2 (scipy.stats.mannwhitneyu's statistic for x = a).
+  double mann_whitney_u = 0;
+  // Two-sided, normal approximation with the tie correction of the variance
+  // and a continuity correction of 1/2 (scipy's method="asymptotic" and R's
+  // wilcox.test(exact = FALSE, correct = TRUE)); 1 when every value is tied.
+  double p_value = 1;
+  bool significant = false;  // p_value < alpha
+  // The side whose values are stochastically lower by the test (U below its
+  // mean n_a n_b / 2 means a's values rank lower), when significant; else "neither".
+  std::string faster = "neither";
+};
+
+// Compares two sets of samples (any order) of positive values, e.g. latencies
+// of configuration A and B. Throws std::invalid_argument when either set is
+// empty or holds a value that is not finite and positive, or the options are
+// out of range.
+Comparison compare(const std::vector<double>& a, const std::vector<double>& b, const CompareOptions& options = {});
+
+}  // namespace inferbench::bench
