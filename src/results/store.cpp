@@ -1,0 +1,734 @@
+#include "results/store.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <stdexcept>
+#include <system_error>
+#include <type_traits>
+#include <variant>
+
+#include "common/csv.h"
+#include "common/error.h"
+#include "common/hash.h"
+#include "common/json.h"
+
+namespace inferbench::results {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------
+// Schema. Each step takes a database from version k to k + 1 and runs in one
+// transaction with the user_version bump, so a file is always at exactly one
+// version. Never edit a step that has shipped: add the next one.
+
+namespace {
+
+// "IBNC": marks the file as ours in the SQLite header (PRAGMA application_id).
+constexpr int kApplicationId = 0x49424E43;  // = 1229082179, as migration 1 writes it
+
+// Samples are rows (run_id, seq, value), not a BLOB of doubles: any SQL
+// client (the sqlite3 shell, a notebook, PostgreSQL for a shared store)
+// reads them without knowing our byte layout, and REAL is an IEEE double, so
+// they round-trip exactly. Written with one prepared statement inside the
+// run's transaction, into a WITHOUT ROWID table clustered on (run_id, seq),
+// 100,000 samples take about 0.1 s and 2 MB (some 21 bytes a sample against
+// a BLOB's 8): small next to the run they belong to, and never timed.
+constexpr const char* kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+PRAGMA application_id = 1229082179;
+CREATE TABLE studies (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted'))
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  study_id INTEGER NOT NULL REFERENCES studies (id) ON DELETE CASCADE,
+  run_key TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'skipped', 'crashed', 'timed-out', 'out-of-memory')),
+  reason TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  configuration TEXT NOT NULL,
+  UNIQUE (study_id, run_key)
+);
+CREATE TABLE results (
+  run_id INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+  scenario TEXT NOT NULL,
+  backend TEXT NOT NULL,
+  model TEXT NOT NULL,
+  artifact TEXT NOT NULL,
+  precision TEXT NOT NULL,
+  batch INTEGER NOT NULL,
+  threads INTEGER NOT NULL,
+  count INTEGER,
+  median REAL,
+  p90 REAL,
+  p99 REAL,
+  mean REAL,
+  stddev REAL,
+  cv REAL,
+  ci_lo REAL,
+  ci_hi REAL,
+  throughput REAL,
+  load_s REAL,
+  first_inference_s REAL,
+  rss_kb INTEGER,
+  summary TEXT NOT NULL
+);
+CREATE TABLE samples (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  value REAL NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+)sql",
+    // 2: the rest of METHODOLOGY.md's percentile list.
+    R"sql(
+ALTER TABLE results ADD COLUMN min REAL;
+ALTER TABLE results ADD COLUMN p95 REAL;
+ALTER TABLE results ADD COLUMN p999 REAL;
+ALTER TABLE results ADD COLUMN max REAL;
+)sql",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per schema version");
+
+// The columns of `results` after run_id, in the order the API, the exports
+// and the SQL below all use. One list, so they cannot drift apart.
+using Member = std::variant<std::string Result::*, int Result::*, std::optional<std::int64_t> Result::*,
+                            std::optional<double> Result::*>;
+struct Field {
+  const char* name;
+  Member member;
+};
+const Field kResultFields[] = {
+    {"scenario", &Result::scenario},
+    {"backend", &Result::backend},
+    {"model", &Result::model},
+    {"artifact", &Result::artifact},
+    {"precision", &Result::precision},
+    {"batch", &Result::batch},
+    {"threads", &Result::threads},
+    {"count", &Result::count},
+    {"min", &Result::min},
+    {"median", &Result::median},
+    {"p90", &Result::p90},
+    {"p95", &Result::p95},
+    {"p99", &Result::p99},
+    {"p999", &Result::p999},
+    {"max", &Result::max},
+    {"mean", &Result::mean},
+    {"stddev", &Result::stddev},
+    {"cv", &Result::cv},
+    {"ci_lo", &Result::ci_lo},
+    {"ci_hi", &Result::ci_hi},
+    {"throughput", &Result::throughput},
+    {"load_s", &Result::load_s},
+    {"first_inference_s", &Result::first_inference_s},
+    {"rss_kb", &Result::rss_kb},
+};
+
+std::string result_column_list(std::string_view prefix) {
+  std::string out;
+  for (const Field& f : kResultFields) {
+    if (!out.empty()) out += ", ";
+    out += prefix;
+    out += f.name;
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Thin RAII over the SQLite C API.
+
+namespace detail {
+
+class Connection {
+ public:
+  Connection(fs::path path, sqlite3* db, int busy_timeout_ms)
+      : path_(std::move(path)), db_(db), busy_timeout_ms_(busy_timeout_ms) {}
+  ~Connection() { sqlite3_close_v2(db_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  [[nodiscard]] sqlite3* db() const { return db_; }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+  // Turns an SQLite failure into the Error the contract promises.
+  [[noreturn]] void fail(int rc, std::string_view doing) const {
+    const std::string file = path_.string();
+    const char* msg = sqlite3_errmsg(db_);
+    switch (rc & 0xff) {
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        inferbench::fail(ExitCode::kOutput,
+                         fmt::format("'{}' is locked by another writer (waited {} ms, {}): is another inferbench "
+                                     "writing to this database?",
+                                     file, busy_timeout_ms_, doing));
+      case SQLITE_NOTADB:
+      case SQLITE_CORRUPT:
+        inferbench::fail(ExitCode::kInput,
+                         fmt::format("'{}' is not an inferbench results database ({})", file, msg));
+      default:
+        inferbench::fail(ExitCode::kOutput, fmt::format("'{}': {} failed: {}", file, doing, msg));
+    }
+  }
+
+  void exec(const char* sql, std::string_view doing) {
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) fail(rc, doing);
+  }
+
+ private:
+  fs::path path_;
+  sqlite3* db_;
+  int busy_timeout_ms_;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::Connection;
+
+class Statement {
+ public:
+  Statement(Connection& conn, std::string_view sql) : conn_(conn) {
+    const int rc = sqlite3_prepare_v2(conn.db(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+    if (rc != SQLITE_OK) conn.fail(rc, "preparing a statement");
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Parameters are numbered from 1, as in SQLite.
+  Statement& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(stmt_, i, v)); }
+  Statement& bind(int i, double v) { return check(sqlite3_bind_double(stmt_, i, v)); }
+  Statement& bind(int i, std::string_view v) {
+    return check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+  }
+  Statement& bind_null(int i) { return check(sqlite3_bind_null(stmt_, i)); }
+  template <typename T>
+  Statement& bind(int i, const std::optional<T>& v) {
+    return v ? bind(i, *v) : bind_null(i);
+  }
+
+  // Advances; true when a row is ready. `doing` names the work in errors.
+  bool step(std::string_view doing = "a query") {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    conn_.fail(rc, doing);
+  }
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+  // Columns are numbered from 0, as in SQLite.
+  [[nodiscard]] bool is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  [[nodiscard]] std::int64_t int64(int i) const { return sqlite3_column_int64(stmt_, i); }
+  [[nodiscard]] double real(int i) const { return sqlite3_column_double(stmt_, i); }
+  [[nodiscard]] std::string text(int i) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))) : std::string();
+  }
+
+ private:
+  Statement& check(int rc) {
+    if (rc != SQLITE_OK) conn_.fail(rc, "binding a value");
+    return *this;
+  }
+
+  Connection& conn_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A write transaction. BEGIN IMMEDIATE takes the write lock up front, where
+// busy_timeout applies: a deferred transaction that later upgrades a read to a
+// write can get SQLITE_BUSY at once, without waiting, when another writer
+// committed in between. Rolled back unless commit() succeeded.
+class Transaction {
+ public:
+  explicit Transaction(Connection& conn, const char* begin = "BEGIN IMMEDIATE") : conn_(conn) {
+    conn_.exec(begin, "starting a transaction");
+  }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(conn_.db(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    conn_.exec("COMMIT", "committing");
+    done_ = true;
+  }
+
+ private:
+  Connection& conn_;
+  bool done_ = false;
+};
+
+// A read transaction: every query in it sees the same snapshot (WAL readers
+// never wait for the writer). Inside another transaction it does nothing.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& conn) {
+    if (sqlite3_get_autocommit(conn.db()) != 0) t_.emplace(conn, "BEGIN");
+  }
+
+ private:
+  std::optional<Transaction> t_;
+};
+
+std::int64_t pragma_int(Connection& conn, const char* sql) {
+  Statement s(conn, sql);
+  if (!s.step("reading the schema version")) return 0;
+  return s.int64(0);
+}
+
+nlohmann::json parse_stored_json(const Connection& conn, const std::string& text, std::string_view what) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(ExitCode::kInput, fmt::format("'{}': malformed {} JSON: {}", conn.path().string(), what, e.what()));
+  }
+}
+
+std::string to_text(const nlohmann::json& j) { return dump_json(j, -1); }
+
+// Opens the file and checks that it is ours and not from a newer build,
+// before changing anything in it.
+std::unique_ptr<Connection> connect(const fs::path& path, int busy_timeout_ms) {
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec) {
+      fail(ExitCode::kOutput,
+           fmt::format("cannot create directory '{}': {}", path.parent_path().string(), ec.message()));
+    }
+  }
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    fail(ExitCode::kInput, fmt::format("cannot open '{}': {}", path.string(), msg));
+  }
+  auto conn = std::make_unique<Connection>(path, db, busy_timeout_ms);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+
+  // The first read of the file: a file that is not SQLite fails here.
+  const std::int64_t version = pragma_int(*conn, "PRAGMA user_version");
+  const std::int64_t app_id = pragma_int(*conn, "PRAGMA application_id");
+  const std::string file = path.string();
+  if (app_id != 0 && app_id != kApplicationId) {
+    fail(ExitCode::kInput, fmt::format("'{}' is not an inferbench results database (it belongs to another "
+                                       "application: SQLite application_id {:#x})",
+                                       file, app_id));
+  }
+  if (version == 0 && pragma_int(*conn, "SELECT count(*) FROM sqlite_schema") > 0) {
+    fail(ExitCode::kInput,
+         fmt::format("'{}' is not an inferbench results database (an SQLite database with other tables)", file));
+  }
+  if (version > kSchemaVersion) {
+    fail(ExitCode::kInput, fmt::format("'{}' was written by a newer inferbench (schema {}, this build reads up to {})",
+                                       file, version, kSchemaVersion));
+  }
+  return conn;
+}
+
+void configure(Connection& conn) {
+  // WAL: a commit is one append to the -wal file, readers never block the
+  // writer, and a crash at any point leaves the last committed state.
+  {
+    Statement s(conn, "PRAGMA journal_mode = WAL");
+    if (!s.step("switching to WAL") || s.text(0) != "wal") {
+      fail(ExitCode::kOutput,
+           fmt::format("'{}': cannot use write-ahead logging (a file system without shared memory?)",
+                       conn.path().string()));
+    }
+  }
+  // synchronous=NORMAL is safe with WAL: the WAL is fsync'd at checkpoints,
+  // not at every commit. A crashed process (kill -9, a signal, OOM) loses no
+  // commit: it is in the OS's page cache. Only a power loss or kernel crash
+  // can roll back the last few commits, and even then the database stays
+  // consistent, never corrupted; the lost runs are simply run again by
+  // --resume. FULL would add an fsync per run for nothing we need.
+  conn.exec("PRAGMA synchronous = NORMAL", "setting synchronous");
+  // Off by default in SQLite, per connection: ON DELETE CASCADE and the
+  // references between tables rely on it.
+  conn.exec("PRAGMA foreign_keys = ON", "enabling foreign keys");
+}
+
+void migrate(Connection& conn) {
+  // Up to date: no write lock taken, so opening never waits for another writer.
+  if (pragma_int(conn, "PRAGMA user_version") >= kSchemaVersion) return;
+  for (;;) {
+    Transaction t(conn);
+    // Read again under the write lock: another process may have migrated.
+    const std::int64_t version = pragma_int(conn, "PRAGMA user_version");
+    if (version >= kSchemaVersion) return;  // (rolls back the empty transaction)
+    conn.exec(kMigrations[version], "migrating the schema");
+    conn.exec(fmt::format("PRAGMA user_version = {}", version + 1).c_str(), "migrating the schema");
+    t.commit();
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+
+std::string_view to_string(RunStatus status) {
+  switch (status) {
+    case RunStatus::kOk: return "ok";
+    case RunStatus::kFailed: return "failed";
+    case RunStatus::kSkipped: return "skipped";
+    case RunStatus::kCrashed: return "crashed";
+    case RunStatus::kTimedOut: return "timed-out";
+    case RunStatus::kOutOfMemory: return "out-of-memory";
+  }
+  throw std::logic_error("unknown RunStatus");
+}
+
+RunStatus run_status_from_string(std::string_view text) {
+  for (RunStatus s : {RunStatus::kOk, RunStatus::kFailed, RunStatus::kSkipped, RunStatus::kCrashed,
+                      RunStatus::kTimedOut, RunStatus::kOutOfMemory}) {
+    if (to_string(s) == text) return s;
+  }
+  fail(ExitCode::kInput, fmt::format("unknown run status '{}'", text));
+}
+
+std::string_view to_string(StudyStatus status) {
+  switch (status) {
+    case StudyStatus::kRunning: return "running";
+    case StudyStatus::kFinished: return "finished";
+    case StudyStatus::kInterrupted: return "interrupted";
+  }
+  throw std::logic_error("unknown StudyStatus");
+}
+
+StudyStatus study_status_from_string(std::string_view text) {
+  for (StudyStatus s : {StudyStatus::kRunning, StudyStatus::kFinished, StudyStatus::kInterrupted}) {
+    if (to_string(s) == text) return s;
+  }
+  fail(ExitCode::kInput, fmt::format("unknown study status '{}'", text));
+}
+
+std::string run_key(const nlohmann::json& configuration) { return content_hash(to_text(configuration)); }
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", buf, ms);
+}
+
+// ---------------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<detail::Connection> conn) : conn_(std::move(conn)) {}
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+Store::~Store() = default;
+
+const fs::path& Store::path() const { return conn_->path(); }
+
+Store Store::open(const fs::path& path) { return open(path, Options{}); }
+
+Store Store::open(const fs::path& path, const Options& options) {
+  auto conn = connect(path, options.busy_timeout_ms);
+  configure(*conn);
+  migrate(*conn);
+  return Store(std::move(conn));
+}
+
+std::int64_t Store::begin_study(const std::string& name, const nlohmann::json& plan) {
+  Transaction t(*conn_);
+  {
+    Statement find(*conn_, "SELECT id FROM studies WHERE name = ?");
+    find.bind(1, name);
+    if (find.step()) {
+      fail(ExitCode::kUsage, fmt::format("'{}' already holds a study named '{}' (resume it, or choose another name)",
+                                         path().string(), name));
+    }
+  }
+  Statement s(*conn_, "INSERT INTO studies (name, created_at, plan, status) VALUES (?, ?, ?, ?)");
+  s.bind(1, name).bind(2, utc_now()).bind(3, to_text(plan)).bind(4, to_string(StudyStatus::kRunning));
+  s.step("starting a study");
+  const std::int64_t id = sqlite3_last_insert_rowid(conn_->db());
+  t.commit();
+  return id;
+}
+
+namespace {
+
+constexpr const char* kStudyColumns = "SELECT id, name, created_at, plan, status FROM studies";
+
+Study read_study(const Connection& conn, const Statement& s) {
+  Study study;
+  study.id = s.int64(0);
+  study.name = s.text(1);
+  study.created_at = s.text(2);
+  study.plan = parse_stored_json(conn, s.text(3), "study plan");
+  study.status = study_status_from_string(s.text(4));
+  return study;
+}
+
+}  // namespace
+
+std::optional<Study> Store::find_study(std::string_view name) {
+  Statement s(*conn_, fmt::format("{} WHERE name = ?", kStudyColumns));
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return read_study(*conn_, s);
+}
+
+std::vector<Study> Store::studies() {
+  Statement s(*conn_, fmt::format("{} ORDER BY id", kStudyColumns));
+  std::vector<Study> out;
+  while (s.step()) out.push_back(read_study(*conn_, s));
+  return out;
+}
+
+Study Store::load_study(std::int64_t study_id) {
+  Statement s(*conn_, fmt::format("{} WHERE id = ?", kStudyColumns));
+  s.bind(1, study_id);
+  if (!s.step()) throw std::invalid_argument(fmt::format("no study with id {} in '{}'", study_id, path().string()));
+  return read_study(*conn_, s);
+}
+
+void Store::set_study_status(std::int64_t study_id, StudyStatus status) {
+  Transaction t(*conn_);
+  Statement s(*conn_, "UPDATE studies SET status = ? WHERE id = ?");
+  s.bind(1, to_string(status)).bind(2, study_id);
+  s.step("updating a study");
+  if (sqlite3_changes(conn_->db()) != 1) {
+    throw std::invalid_argument(fmt::format("no study with id {} in '{}'", study_id, path().string()));
+  }
+  t.commit();
+}
+
+bool Store::has_run(std::int64_t study_id, std::string_view key) {
+  Statement s(*conn_, "SELECT status FROM runs WHERE study_id = ? AND run_key = ?");
+  s.bind(1, study_id).bind(2, key);
+  if (!s.step()) return false;
+  const RunStatus status = run_status_from_string(s.text(0));
+  return status == RunStatus::kOk || status == RunStatus::kFailed || status == RunStatus::kSkipped;
+}
+
+std::int64_t Store::record_run(const RunRecord& run) {
+  if (run.run_key.empty()) throw std::invalid_argument("record_run: empty run key");
+  for (double v : run.samples) {
+    if (!std::isfinite(v)) throw std::invalid_argument("record_run: a sample is not a finite number");
+  }
+  Transaction t(*conn_);
+  {
+    // A retried run replaces its earlier record (its result and samples go by cascade).
+    Statement del(*conn_, "DELETE FROM runs WHERE study_id = ? AND run_key = ?");
+    del.bind(1, run.study_id).bind(2, run.run_key);
+    del.step("replacing a run");
+  }
+  Statement ins(*conn_,
+                "INSERT INTO runs (study_id, run_key, started_at, finished_at, status, reason, environment, "
+                "configuration) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  ins.bind(1, run.study_id)
+      .bind(2, run.run_key)
+      .bind(3, run.started_at)
+      .bind(4, run.finished_at)
+      .bind(5, to_string(run.status))
+      .bind(6, run.reason)
+      .bind(7, to_text(run.environment))
+      .bind(8, to_text(run.configuration));
+  ins.step("recording a run");
+  const std::int64_t id = sqlite3_last_insert_rowid(conn_->db());
+
+  std::string placeholders;
+  for (std::size_t i = 0; i < std::size(kResultFields); ++i) placeholders += ", ?";
+  Statement res(*conn_, fmt::format("INSERT INTO results (run_id, {}, summary) VALUES (?{}, ?)",
+                                    result_column_list(""), placeholders));
+  int param = 1;
+  res.bind(param++, id);
+  for (const Field& f : kResultFields) {
+    std::visit(
+        [&](auto member) {
+          const auto& value = run.result.*member;
+          if constexpr (std::is_same_v<std::decay_t<decltype(value)>, int>) {
+            res.bind(param, static_cast<std::int64_t>(value));
+          } else {
+            res.bind(param, value);
+          }
+        },
+        f.member);
+    ++param;
+  }
+  res.bind(param, to_text(run.result.summary));
+  res.step("recording a result");
+
+  Statement sample(*conn_, "INSERT INTO samples (run_id, seq, value) VALUES (?, ?, ?)");
+  for (std::size_t i = 0; i < run.samples.size(); ++i) {
+    sample.bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, run.samples[i]);
+    sample.step("recording samples");
+    sample.reset();
+  }
+  t.commit();
+  return id;
+}
+
+std::vector<RunRecord> Store::runs(std::int64_t study_id) {
+  ReadTransaction t(*conn_);
+  Statement s(*conn_, fmt::format("SELECT r.id, r.run_key, r.started_at, r.finished_at, r.status, r.reason, "
+                                  "r.environment, r.configuration, {}, x.summary FROM runs r "
+                                  "LEFT JOIN results x ON x.run_id = r.id WHERE r.study_id = ? ORDER BY r.id",
+                                  result_column_list("x.")));
+  s.bind(1, study_id);
+  Statement samples(*conn_, "SELECT value FROM samples WHERE run_id = ? ORDER BY seq");
+  std::vector<RunRecord> out;
+  while (s.step()) {
+    RunRecord run;
+    run.id = s.int64(0);
+    run.study_id = study_id;
+    run.run_key = s.text(1);
+    run.started_at = s.text(2);
+    run.finished_at = s.text(3);
+    run.status = run_status_from_string(s.text(4));
+    run.reason = s.text(5);
+    run.environment = parse_stored_json(*conn_, s.text(6), "environment");
+    run.configuration = parse_stored_json(*conn_, s.text(7), "configuration");
+    int col = 8;
+    for (const Field& f : kResultFields) {
+      std::visit(
+          [&](auto member) {
+            auto& value = run.result.*member;
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, std::string>) {
+              value = s.text(col);
+            } else if constexpr (std::is_same_v<T, int>) {
+              value = static_cast<int>(s.int64(col));
+            } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
+              value = s.is_null(col) ? T() : T(s.int64(col));
+            } else {
+              value = s.is_null(col) ? T() : T(s.real(col));
+            }
+          },
+          f.member);
+      ++col;
+    }
+    if (!s.is_null(col)) run.result.summary = parse_stored_json(*conn_, s.text(col), "result summary");
+
+    samples.bind(1, run.id);
+    while (samples.step()) run.samples.push_back(samples.real(0));
+    samples.reset();
+    out.push_back(std::move(run));
+  }
+  return out;
+}
+
+namespace {
+
+nlohmann::json optional_json(const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+nlohmann::json result_json(const Result& r) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const Field& f : kResultFields) {
+    std::visit(
+        [&](auto member) {
+          const auto& value = r.*member;
+          using T = std::decay_t<decltype(value)>;
+          if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, int>) {
+            j[f.name] = value;
+          } else {
+            j[f.name] = optional_json(value);
+          }
+        },
+        f.member);
+  }
+  j["summary"] = r.summary;
+  return j;
+}
+
+// Shortest text that reads back as the same double.
+std::string csv_number(const auto& v) { return v ? fmt::format("{}", *v) : std::string(); }
+
+}  // namespace
+
+nlohmann::json Store::export_json(std::int64_t study_id) {
+  ReadTransaction t(*conn_);
+  const Study study = load_study(study_id);
+  nlohmann::json runs_json = nlohmann::json::array();
+  for (const RunRecord& run : runs(study_id)) {
+    runs_json.push_back({{"id", run.id},
+                         {"run_key", run.run_key},
+                         {"started_at", run.started_at},
+                         {"finished_at", run.finished_at},
+                         {"status", to_string(run.status)},
+                         {"reason", run.reason},
+                         {"environment", run.environment},
+                         {"configuration", run.configuration},
+                         {"result", result_json(run.result)},
+                         {"samples", run.samples}});
+  }
+  return {{"schema", kJsonSchemaName},
+          {"version", kSchemaVersion},
+          {"study",
+           {{"id", study.id},
+            {"name", study.name},
+            {"created_at", study.created_at},
+            {"status", to_string(study.status)},
+            {"plan", study.plan}}},
+          {"runs", std::move(runs_json)}};
+}
+
+const std::vector<std::string>& Store::csv_columns() {
+  static const std::vector<std::string> columns = [] {
+    std::vector<std::string> c = {"study", "run_id", "run_key", "status", "reason", "started_at", "finished_at"};
+    for (const Field& f : kResultFields) c.emplace_back(f.name);
+    c.emplace_back("summary");
+    c.emplace_back("configuration");
+    return c;
+  }();
+  return columns;
+}
+
+std::string Store::export_csv(std::int64_t study_id) {
+  ReadTransaction t(*conn_);
+  const Study study = load_study(study_id);
+  std::string out = csv_row(csv_columns());
+  for (const RunRecord& run : runs(study_id)) {
+    std::vector<std::string> row = {study.name, std::to_string(run.id), run.run_key, std::string(to_string(run.status)),
+                                    run.reason, run.started_at, run.finished_at};
+    for (const Field& f : kResultFields) {
+      std::visit(
+          [&](auto member) {
+            const auto& value = run.result.*member;
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, std::string>) {
+              row.push_back(value);
+            } else if constexpr (std::is_same_v<T, int>) {
+              row.push_back(std::to_string(value));
+            } else {
+              row.push_back(csv_number(value));
+            }
+          },
+          f.member);
+    }
+    row.push_back(to_text(run.result.summary));
+    row.push_back(to_text(run.configuration));
+    out += csv_row(row);
+  }
+  return out;
+}
+
+}  // namespace inferbench::results

@@ -1,0 +1,162 @@
+#pragma once
+// The results database: one SQLite file per study collection.
+//
+// Contract:
+// - Every run is written in ONE transaction (run row + result row + raw
+//   samples), so a crash (kill -9, power loss) loses at most the run in
+//   flight; a file is never left holding half a run. A re-run asks has_run()
+//   and skips what is done (--resume).
+// - The schema version lives in `PRAGMA user_version`; open() migrates an
+//   older file forward, one transaction per version step, and refuses a file
+//   from a newer inferbench with Error(kInput).
+// - A second writer (another process on the same file) waits up to
+//   Options::busy_timeout_ms for the write lock, then gets Error(kOutput)
+//   saying the file is locked; neither writer corrupts the file.
+// - Errors: a file that is not an inferbench results database, or is from a
+//   newer schema, is Error(kInput) naming it; a write that fails (locked, disk
+//   full, read-only) is Error(kOutput) naming it. Breaking the API's own
+//   preconditions (an empty run key, a NaN sample) is std::invalid_argument.
+// - JSON and CSV exports are views of the database; the JSON one is the
+//   canonical, schema-versioned machine format.
+//
+// Units: latencies and times in seconds, throughput in images per second,
+// memory in KiB. Timestamps are ISO 8601 UTC text (utc_now()).
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace inferbench::results {
+
+namespace detail {
+class Connection;  // the SQLite handle (store.cpp)
+}  // namespace detail
+
+// The newest schema this build writes and reads.
+inline constexpr int kSchemaVersion = 2;
+// The "schema" field of export_json().
+inline constexpr std::string_view kJsonSchemaName = "inferbench-results";
+
+// How a run ended. ok, failed (the backend said why) and skipped (an
+// unsupported combination) are final: --resume does not repeat them. crashed,
+// timed-out and out-of-memory may be transient, so --resume runs them again.
+enum class RunStatus { kOk, kFailed, kSkipped, kCrashed, kTimedOut, kOutOfMemory };
+std::string_view to_string(RunStatus status);           // "ok", "failed", ..., "timed-out", "out-of-memory"
+RunStatus run_status_from_string(std::string_view text);  // Error(kInput) when unknown
+
+enum class StudyStatus { kRunning, kFinished, kInterrupted };
+std::string_view to_string(StudyStatus status);  // "running", "finished", "interrupted"
+StudyStatus study_status_from_string(std::string_view text);
+
+struct Study {
+  std::int64_t id = 0;
+  std::string name;
+  std::string created_at;
+  nlohmann::json plan;  // the whole plan the study was started with
+  StudyStatus status = StudyStatus::kRunning;
+};
+
+// What one run measured. The identity fields (scenario ... threads) repeat
+// parts of RunRecord::configuration as columns so SQL and CSV can group by
+// them. Every measured figure is optional: a failed or skipped run has none,
+// and the database holds NULL, not a made-up zero.
+struct Result {
+  std::string scenario;  // e.g. "latency", "throughput"
+  std::string backend;
+  std::string model;
+  std::string artifact;
+  std::string precision;  // the precision that actually executed
+  int batch = 0;
+  int threads = 0;
+
+  std::optional<std::int64_t> count;  // number of timed samples
+  std::optional<double> min, median, p90, p95, p99, p999, max, mean, stddev;
+  std::optional<double> cv;            // stddev / mean
+  std::optional<double> ci_lo, ci_hi;  // 95% bootstrap interval of the median
+  std::optional<double> throughput;
+  std::optional<double> load_s, first_inference_s;
+  std::optional<std::int64_t> rss_kb;  // peak RSS of the worker
+  nlohmann::json summary = nlohmann::json::object();  // every other figure (accuracy, parity, ...)
+
+  friend bool operator==(const Result&, const Result&) = default;
+};
+
+struct RunRecord {
+  std::int64_t id = 0;  // set by the store; ignored by record_run()
+  std::int64_t study_id = 0;
+  std::string run_key;  // stable hash of the configuration, unique within a study (run_key())
+  std::string started_at;
+  std::string finished_at;
+  RunStatus status = RunStatus::kOk;
+  std::string reason;  // why it did not succeed ("" when ok)
+  nlohmann::json environment = nlohmann::json::object();    // machine, OS, library versions, build
+  nlohmann::json configuration = nlohmann::json::object();  // everything that defines the run
+  Result result;
+  std::vector<double> samples;  // raw latencies in the order measured (finite values)
+
+  friend bool operator==(const RunRecord&, const RunRecord&) = default;
+};
+
+// A stable key for a configuration: the content hash of its canonical JSON
+// (nlohmann sorts object keys), so the same configuration always gets the
+// same key, in any process, whatever order its fields were set in.
+std::string run_key(const nlohmann::json& configuration);
+
+// Now, as "2024-05-01T12:34:56.789Z".
+std::string utc_now();
+
+class Store {
+ public:
+  struct Options {
+    int busy_timeout_ms = 10000;  // how long a writer waits for another writer's lock
+  };
+
+  // Opens `path`, creating it (and its parent folders) when missing and
+  // migrating it to kSchemaVersion. See the contract above for the errors.
+  static Store open(const std::filesystem::path& path);
+  static Store open(const std::filesystem::path& path, const Options& options);
+
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  ~Store();
+
+  [[nodiscard]] const std::filesystem::path& path() const;
+
+  // Starts a new study; Error(kUsage) when one of that name exists (resume it instead).
+  std::int64_t begin_study(const std::string& name, const nlohmann::json& plan);
+  std::optional<Study> find_study(std::string_view name);  // nullopt when there is none
+  std::vector<Study> studies();                             // in the order they were started
+  // std::invalid_argument for an unknown id (as for export_json / export_csv).
+  void set_study_status(std::int64_t study_id, StudyStatus status);
+
+  // True when the study holds a final (ok, failed or skipped) run under this key.
+  bool has_run(std::int64_t study_id, std::string_view run_key);
+
+  // Writes the run, its result and its samples in one transaction and returns
+  // the run's id. A run already recorded under the same key (a crashed run
+  // being retried by --resume) is replaced in the same transaction.
+  std::int64_t record_run(const RunRecord& run);
+
+  // The study's runs in the order they were recorded, with their samples.
+  std::vector<RunRecord> runs(std::int64_t study_id);
+
+  // {"schema": "inferbench-results", "version": N, "study": {...}, "runs": [...]}
+  // with every field of every run, samples included.
+  nlohmann::json export_json(std::int64_t study_id);
+  // One row per run after a header row, columns in a fixed order (csv_columns()),
+  // RFC 4180 quoting; unset figures are empty fields.
+  std::string export_csv(std::int64_t study_id);
+  static const std::vector<std::string>& csv_columns();
+
+ private:
+  explicit Store(std::unique_ptr<detail::Connection> conn);
+  Study load_study(std::int64_t study_id);
+
+  std::unique_ptr<detail::Connection> conn_;
+};
+
+}  // namespace inferbench::results
