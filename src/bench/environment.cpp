@@ -1,0 +1,236 @@
+#include "bench/environment.h"
+
+#include <fmt/format.h>
+#include <sched.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "inferbench/build_info.h"
+
+namespace inferbench::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::optional<std::string> read_file(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return s.str();
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string> split_words(std::string_view s) {
+  std::vector<std::string> words;
+  std::istringstream in{std::string(s)};
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
+// "key<tab>: value" lines of the first processor in /proc/cpuinfo (x86 puts
+// model name and flags there; aarch64 has "Features" and no model name).
+std::optional<std::string> cpuinfo_value(const std::string& cpuinfo, std::string_view key) {
+  std::istringstream in(cpuinfo);
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    if (trim(std::string_view(line).substr(0, colon)) == key) {
+      return std::string(trim(std::string_view(line).substr(colon + 1)));
+    }
+  }
+  return std::nullopt;
+}
+
+// Flags that decide which kernels the inference libraries can use.
+bool simd_relevant(std::string_view flag) {
+  static constexpr std::array<std::string_view, 17> kNamed = {
+      "sse",  "sse2",    "ssse3",   "sse4_1", "sse4_2", "avx",  "avx2", "fma",  "f16c",
+      "fma4", "avx_vnni", "asimd",  "asimdhp", "asimddp", "sve", "sve2", "i8mm"};
+  if (std::find(kNamed.begin(), kNamed.end(), flag) != kNamed.end()) return true;
+  return flag.starts_with("avx512") || flag.starts_with("amx") || flag == "bf16" || flag == "neon";
+}
+
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+// Unique (package, core) pairs over the CPUs /sys lists: physical cores and
+// sockets of the machine (not only of this process's affinity).
+std::pair<json, json> physical_cores_and_sockets() {
+  std::set<std::pair<std::string, std::string>> cores;
+  std::set<std::string> packages;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/sys/devices/system/cpu", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() < 4 || !name.starts_with("cpu") || !std::isdigit(static_cast<unsigned char>(name[3]))) continue;
+    const auto package = read_file(entry.path() / "topology/physical_package_id");
+    const auto core = read_file(entry.path() / "topology/core_id");
+    if (!package || !core) continue;  // offline CPUs have no topology
+    cores.emplace(std::string(trim(*package)), std::string(trim(*core)));
+    packages.emplace(trim(*package));
+  }
+  if (cores.empty()) return {json(nullptr), json(nullptr)};
+  return {json(cores.size()), json(packages.size())};
+}
+
+// "MemTotal:  16318464 kB" -> bytes.
+json meminfo_bytes(const std::optional<std::string>& meminfo, std::string_view key) {
+  if (!meminfo) return nullptr;
+  const auto value = cpuinfo_value(*meminfo, key);
+  if (!value) return nullptr;
+  std::uint64_t kib = 0;
+  const auto [end, err] = std::from_chars(value->data(), value->data() + value->size(), kib);
+  if (err != std::errc()) return nullptr;
+  return kib * 1024;
+}
+
+std::string os_pretty_name() {
+  const auto text = read_file("/etc/os-release");
+  if (!text) return "unknown";
+  std::istringstream in(*text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("PRETTY_NAME=")) continue;
+    std::string_view v = trim(std::string_view(line).substr(12));
+    const bool quoted = v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front();
+    if (quoted) v = v.substr(1, v.size() - 2);
+    return std::string(v);
+  }
+  return "unknown";
+}
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::array<char, 32> buf{};
+  std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf.data();
+}
+
+}  // namespace
+
+std::vector<std::string> environment_warnings(const EnvFacts& facts) {
+  std::vector<std::string> w;
+  if (facts.build_type != "Release") {
+    if (facts.build_type == "Debug") {
+      w.emplace_back("Debug build: timings are not representative");
+    } else if (facts.build_type.empty()) {
+      w.emplace_back("build without CMAKE_BUILD_TYPE (unoptimised): timings are not representative");
+    } else {
+      w.push_back(fmt::format("{} build (not Release): timings are not representative", facts.build_type));
+    }
+  }
+  if (!facts.sanitizers.empty()) {
+    w.push_back(fmt::format("sanitizer build ({}): timings are not representative", facts.sanitizers));
+  }
+  // A heuristic: the 1-minute load average counts runnable tasks, ours
+  // included, averaged over a minute; above half the usable cores something
+  // else has most likely been competing for the CPU. It can miss a burst and
+  // blame a just-finished job, hence a warning and not a refusal.
+  if (facts.load_average_1min >= 0 && facts.load_average_1min > 0.5 * facts.usable_cores) {
+    w.push_back(fmt::format("load average {:.2f} on {} cores: another process is using the CPU",
+                            facts.load_average_1min, facts.usable_cores));
+  }
+  if (facts.governor != "unknown" && facts.governor != "performance") {
+    w.push_back(fmt::format("CPU frequency governor is {} (not performance)", facts.governor));
+  }
+  return w;
+}
+
+nlohmann::json capture_environment() {
+  namespace b = inferbench::build;
+  json env;
+  env["captured_at"] = utc_now_iso8601();
+
+  std::array<char, 256> host{};
+  env["hostname"] = gethostname(host.data(), host.size() - 1) == 0 ? std::string(host.data()) : "unknown";
+
+  // CPU: /proc/cpuinfo (first processor), affinity, /sys topology and cpufreq.
+  const std::string cpuinfo = read_file("/proc/cpuinfo").value_or("");
+  std::vector<std::string> flags = split_words(cpuinfo_value(cpuinfo, "flags").value_or(""));
+  if (flags.empty()) flags = split_words(cpuinfo_value(cpuinfo, "Features").value_or(""));  // aarch64
+  std::vector<std::string> simd;
+  std::copy_if(flags.begin(), flags.end(), std::back_inserter(simd),
+               [](const std::string& f) { return simd_relevant(f); });
+  const int cores = usable_cores();
+  const auto [physical, sockets] = physical_cores_and_sockets();
+  std::string governor = "unknown";
+  if (const auto g = read_file("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"); g && !trim(*g).empty()) {
+    governor = std::string(trim(*g));
+  }
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  env["cpu"] = {
+      {"model", cpuinfo_value(cpuinfo, "model name").value_or("unknown")},
+      {"vendor", cpuinfo_value(cpuinfo, "vendor_id").value_or("unknown")},
+      {"simd_flags", simd},
+      {"flags", flags},
+      {"usable_cores", cores},  // sched_getaffinity: what this process may run on
+      {"online_cores", online > 0 ? json(online) : json(nullptr)},
+      {"physical_cores", physical},
+      {"sockets", sockets},
+      // The "hypervisor" flag is set by the hypervisor in CPUID: we run in a VM.
+      {"hypervisor", std::find(flags.begin(), flags.end(), "hypervisor") != flags.end()},
+      {"governor", governor},
+  };
+
+  const auto meminfo = read_file("/proc/meminfo");
+  env["memory"] = {{"total_bytes", meminfo_bytes(meminfo, "MemTotal")},
+                   {"available_bytes", meminfo_bytes(meminfo, "MemAvailable")}};
+
+  utsname u{};
+  const bool have_uname = uname(&u) == 0;
+  env["os"] = {{"pretty_name", os_pretty_name()},
+               {"kernel", have_uname ? std::string(u.release) : "unknown"},
+               {"kernel_version", have_uname ? std::string(u.version) : "unknown"},
+               {"machine", have_uname ? std::string(u.machine) : "unknown"}};
+
+  double load1 = -1;
+  std::array<double, 3> loads{};
+  if (getloadavg(loads.data(), 3) == 3) {
+    load1 = loads[0];
+    env["load_average"] = loads;
+  } else {
+    env["load_average"] = nullptr;
+  }
+
+  env["build"] = {{"version", b::kVersion},
+                  {"git_commit", b::kGitCommit},
+                  {"build_type", b::kBuildType},
+                  {"compiler", b::kCompiler},
+                  {"sanitizers", b::kSanitizers}};
+
+  env["warnings"] = environment_warnings(
+      {.build_type = b::kBuildType, .sanitizers = b::kSanitizers, .load_average_1min = load1, .usable_cores = cores,
+       .governor = governor});
+  return env;
+}
+
+}  // namespace inferbench::bench

@@ -1,0 +1,74 @@
+#pragma once
+// The machine and build a run happened on, and the machine's measured FP32
+// peak: the "Context" and "Physical limit" rules of /work/shared/METHODOLOGY.md.
+//
+// Contract: capture_environment() never throws for a fact it cannot read (a
+// missing /proc or /sys file, a container that hides them): the field is then
+// null, or "unknown" for strings, so a result is never lost for lack of a
+// fact. Library versions of the backends are recorded by the backends
+// themselves, and the run's configuration by the caller, not here.
+// measure_fp32_peak() throws std::invalid_argument for threads < 1 or
+// seconds not positive (programmer errors).
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace inferbench::bench {
+
+// The facts environment_warnings() judges, apart so that the rules can be
+// tested with given inputs.
+struct EnvFacts {
+  std::string build_type;           // CMAKE_BUILD_TYPE ("" when none was set)
+  std::string sanitizers;           // INFERBENCH_SANITIZE ("" when off)
+  double load_average_1min = -1;    // /proc/loadavg; negative: unknown
+  int usable_cores = 1;             // logical CPUs this process may run on
+  std::string governor = "unknown";  // cpufreq scaling governor; "unknown" when not readable
+};
+
+// Warnings that make timings suspect, in a fixed order (build type,
+// sanitizers, load, governor); empty when none apply. The texts start with:
+//   "Debug build: timings are not representative"      (build type Debug;
+//       another non-Release type or none is named in the same words)
+//   "sanitizer build (...)"                            (sanitizers on)
+//   "load average X on N cores: another process is using the CPU"
+//       (load average over 1 minute > 0.5 * usable cores)
+//   "CPU frequency governor is X (not performance)"    (readable and not performance)
+std::vector<std::string> environment_warnings(const EnvFacts& facts);
+
+// The machine, OS and build, read at call time. Keys (see environment.cpp for
+// where each comes from):
+//   captured_at (UTC, ISO 8601), hostname,
+//   cpu {model, vendor, simd_flags [..], flags [..], usable_cores,
+//        online_cores, physical_cores, sockets, hypervisor, governor},
+//   memory {total_bytes, available_bytes},
+//   os {pretty_name, kernel, kernel_version, machine},
+//   load_average [1, 5, 15 min],
+//   build {version, git_commit, build_type, compiler, sanitizers},
+//   warnings [..] (environment_warnings of the above).
+nlohmann::json capture_environment();
+
+// FP32 fused multiply-add throughput of this machine.
+struct FmaPeak {
+  double gflops_total = 0;       // sum over threads of each thread's rate
+  double gflops_per_thread = 0;  // gflops_total / threads
+  // Sum over threads of FLOP / the thread's own CPU time: what the cores did
+  // while they ran, insensitive to other processes taking turns on them.
+  // Far above gflops_total means the machine was busy during the measurement.
+  double gflops_total_on_cpu = 0;
+  int threads = 0;
+  double seconds = 0;  // measured duration of the longest thread
+  std::string isa;     // "avx512f", "avx2+fma", "sse" (x86 without AVX2/FMA) or "generic"
+};
+
+// Runs `threads` std::threads (not pinned), each for about `seconds`, doing
+// independent chains of vector FMAs with the widest ISA the CPU supports
+// (checked at run time: the kernels are compiled for their ISA whatever the
+// build's flags). One FMA on one lane counts 2 FLOP (a multiply and an add),
+// as vendors' peak figures do; the SSE path, which has no FMA, counts its
+// multiply + add pair the same. Threads beyond the cores share them, so the
+// total then stops growing. Cost: `seconds` of wall time on `threads` cores.
+FmaPeak measure_fp32_peak(int threads, double seconds);
+
+nlohmann::json to_json(const FmaPeak& peak);
+
+}  // namespace inferbench::bench

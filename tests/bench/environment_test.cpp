@@ -1,0 +1,164 @@
+#include "bench/environment.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace inferbench::bench {
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+EnvFacts quiet_release() {
+  return {.build_type = "Release", .sanitizers = "", .load_average_1min = 0.1, .usable_cores = 4,
+          .governor = "performance"};
+}
+
+// --- environment_warnings: the rules with given inputs ---
+
+TEST(EnvironmentWarningsTest, QuietReleaseMachineHasNone) {
+  EXPECT_TRUE(environment_warnings(quiet_release()).empty());
+}
+
+TEST(EnvironmentWarningsTest, UnknownLoadAndGovernorAreNotWarnings) {
+  EnvFacts f = quiet_release();
+  f.load_average_1min = -1;
+  f.governor = "unknown";
+  EXPECT_TRUE(environment_warnings(f).empty());
+}
+
+TEST(EnvironmentWarningsTest, DebugBuild) {
+  EnvFacts f = quiet_release();
+  f.build_type = "Debug";
+  EXPECT_EQ(environment_warnings(f), std::vector<std::string>{"Debug build: timings are not representative"});
+}
+
+TEST(EnvironmentWarningsTest, OtherNonReleaseBuilds) {
+  EnvFacts f = quiet_release();
+  f.build_type = "RelWithDebInfo";
+  EXPECT_EQ(environment_warnings(f),
+            std::vector<std::string>{"RelWithDebInfo build (not Release): timings are not representative"});
+  f.build_type = "";
+  ASSERT_EQ(environment_warnings(f).size(), 1U);
+  EXPECT_NE(environment_warnings(f)[0].find("unoptimised"), std::string::npos);
+}
+
+TEST(EnvironmentWarningsTest, SanitizerBuild) {
+  EnvFacts f = quiet_release();
+  f.sanitizers = "address,undefined";
+  EXPECT_EQ(environment_warnings(f),
+            std::vector<std::string>{"sanitizer build (address,undefined): timings are not representative"});
+}
+
+TEST(EnvironmentWarningsTest, LoadAboveHalfTheCores) {
+  EnvFacts f = quiet_release();
+  f.load_average_1min = 2.0;  // exactly half of 4: not flagged
+  EXPECT_TRUE(environment_warnings(f).empty());
+  f.load_average_1min = 2.5;
+  EXPECT_EQ(environment_warnings(f),
+            std::vector<std::string>{"load average 2.50 on 4 cores: another process is using the CPU"});
+}
+
+TEST(EnvironmentWarningsTest, Governor) {
+  EnvFacts f = quiet_release();
+  f.governor = "powersave";
+  EXPECT_EQ(environment_warnings(f), std::vector<std::string>{"CPU frequency governor is powersave (not performance)"});
+}
+
+TEST(EnvironmentWarningsTest, AllAtOnceInFixedOrder) {
+  const EnvFacts f{.build_type = "Debug", .sanitizers = "thread", .load_average_1min = 3, .usable_cores = 2,
+                   .governor = "ondemand"};
+  const auto w = environment_warnings(f);
+  ASSERT_EQ(w.size(), 4U);
+  EXPECT_EQ(w[0], "Debug build: timings are not representative");
+  EXPECT_EQ(w[1].rfind("sanitizer build", 0), 0U);
+  EXPECT_EQ(w[2], "load average 3.00 on 2 cores: another process is using the CPU");
+  EXPECT_EQ(w[3], "CPU frequency governor is ondemand (not performance)");
+}
+
+// --- capture_environment: fields present and plausible on this machine ---
+
+TEST(CaptureEnvironmentTest, FieldsPresentAndPlausible) {
+  const auto env = capture_environment();
+  for (const char* key : {"captured_at", "hostname", "cpu", "memory", "os", "load_average", "build", "warnings"}) {
+    EXPECT_TRUE(env.contains(key)) << key;
+  }
+  const auto& cpu = env.at("cpu");
+  EXPECT_GE(cpu.at("usable_cores").get<int>(), 1);
+  EXPECT_FALSE(cpu.at("model").get<std::string>().empty());
+  EXPECT_TRUE(cpu.at("flags").is_array());
+  EXPECT_TRUE(cpu.at("simd_flags").is_array());
+  EXPECT_LE(cpu.at("simd_flags").size(), cpu.at("flags").size());
+  for (const auto& f : cpu.at("simd_flags")) {
+    EXPECT_TRUE(std::find(cpu.at("flags").begin(), cpu.at("flags").end(), f) != cpu.at("flags").end()) << f;
+  }
+  if (!cpu.at("physical_cores").is_null()) {
+    EXPECT_GE(cpu.at("physical_cores").get<int>(), 1);
+    EXPECT_GE(cpu.at("sockets").get<int>(), 1);
+  }
+  EXPECT_TRUE(cpu.at("hypervisor").is_boolean());
+  EXPECT_FALSE(cpu.at("governor").get<std::string>().empty());
+
+  EXPECT_GT(env.at("memory").at("total_bytes").get<double>(), 0);
+  EXPECT_GT(env.at("memory").at("available_bytes").get<double>(), 0);
+  EXPECT_FALSE(env.at("os").at("kernel").get<std::string>().empty());
+  EXPECT_NE(env.at("os").at("kernel").get<std::string>(), "unknown");
+  EXPECT_FALSE(env.at("os").at("machine").get<std::string>().empty());
+  EXPECT_FALSE(env.at("os").at("pretty_name").get<std::string>().empty());
+  ASSERT_TRUE(env.at("load_average").is_array());
+  EXPECT_EQ(env.at("load_average").size(), 3U);
+
+  const auto& build = env.at("build");
+  EXPECT_EQ(build.at("build_type").get<std::string>(), INFERBENCH_TEST_BUILD_TYPE);
+  EXPECT_EQ(build.at("sanitizers").get<std::string>(), INFERBENCH_TEST_SANITIZE);
+  EXPECT_FALSE(build.at("git_commit").get<std::string>().empty());
+  EXPECT_FALSE(build.at("compiler").get<std::string>().empty());
+  const std::vector<std::string> warnings = env.at("warnings");
+  EXPECT_EQ(contains(warnings, "Debug build: timings are not representative"),
+            std::string(INFERBENCH_TEST_BUILD_TYPE) == "Debug");
+}
+
+// --- measure_fp32_peak: brief, positive and bounded ---
+
+// cores x 3 GHz x 2 FMA units x 16 lanes x 2 FLOP, x 2 for slack (turbo, newer cores).
+double upper_bound_gflops(int threads) { return threads * 3.0 * 2 * 16 * 2 * 2; }
+
+TEST(Fp32PeakTest, OneThreadPositiveAndBounded) {
+  const auto p = measure_fp32_peak(1, 0.2);
+  EXPECT_EQ(p.threads, 1);
+  EXPECT_GT(p.gflops_total, 0);
+  EXPECT_LT(p.gflops_total, upper_bound_gflops(1));
+  EXPECT_DOUBLE_EQ(p.gflops_per_thread, p.gflops_total);
+  // CPU time <= wall time, so the on-CPU rate is at least the wall-clock rate (1% for clock granularity).
+  EXPECT_GE(p.gflops_total_on_cpu, 0.99 * p.gflops_total);
+  EXPECT_LT(p.gflops_total_on_cpu, upper_bound_gflops(1));
+  EXPECT_GE(p.seconds, 0.2);
+  EXPECT_TRUE(p.isa == "avx512f" || p.isa == "avx2+fma" || p.isa == "sse" || p.isa == "generic") << p.isa;
+  const auto j = to_json(p);
+  EXPECT_EQ(j.at("isa"), p.isa);
+  EXPECT_EQ(j.at("threads"), 1);
+}
+
+TEST(Fp32PeakTest, TwoThreadsPositiveAndBounded) {
+  const auto p = measure_fp32_peak(2, 0.2);
+  EXPECT_EQ(p.threads, 2);
+  EXPECT_GT(p.gflops_total, 0);
+  EXPECT_LT(p.gflops_total, upper_bound_gflops(2));
+  EXPECT_NEAR(p.gflops_per_thread * 2, p.gflops_total, 1e-9 * p.gflops_total);
+  EXPECT_GE(p.gflops_total_on_cpu, 0.99 * p.gflops_total);
+  EXPECT_LT(p.gflops_total_on_cpu, upper_bound_gflops(2));
+}
+
+TEST(Fp32PeakTest, BadArgumentsThrow) {
+  EXPECT_THROW(measure_fp32_peak(0, 0.1), std::invalid_argument);
+  EXPECT_THROW(measure_fp32_peak(1, 0.0), std::invalid_argument);
+  EXPECT_THROW(measure_fp32_peak(1, -1.0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace inferbench::bench
