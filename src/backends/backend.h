@@ -56,7 +56,7 @@ struct Artifact {
   bool dynamic_batch = true;
   std::vector<std::string> classes;
   data::PreprocessConfig preprocess;
-  nlohmann::json source;  // provenance: checkpoint path and hash, exporter, options
+  nlohmann::json source = nlohmann::json::object();  // provenance: checkpoint path and hash, exporter, options
 };
 
 // Format by file extension: .ckpt checkpoint, .pt/.pth torchscript, .onnx onnx,
@@ -108,6 +108,10 @@ struct BackendInfo {
   std::string description;  // one line
   std::vector<std::string> formats;  // artifact formats it loads
   std::vector<OptionSpec> options;
+  // infer() may be called from several threads at once on one loaded model
+  // (the offline scenario's concurrent requests). Backends that parallelise
+  // through their own asynchronous API (OpenVINO) say false and take a batch.
+  bool concurrent_infer = false;
   bool available = false;
   std::string reason;   // why not available (empty when available)
   std::string version;  // the SDK version it was built against / runs

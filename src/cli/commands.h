@@ -9,7 +9,8 @@ namespace inferbench::cli {
 void add_data_commands(CLI::App& app, int& exit_code);
 void add_model_commands(CLI::App& app, int& exit_code);
 void add_train_commands(CLI::App& app, int& exit_code);
-void add_export_commands(CLI::App& app, int& exit_code);  // export, verify, backends, worker
+void add_export_commands(CLI::App& app, int& exit_code);  // export, verify, describe, backends, worker
+void add_bench_commands(CLI::App& app, int& exit_code);   // bench, results, compare
 
 // "inferbench 0.1.0 (commit ...)" plus build facts and linked library versions.
 std::string version_text();

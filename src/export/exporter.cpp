@@ -18,6 +18,10 @@ backends::Artifact base_artifact(const InferenceModel& model, const ExportOption
   a.preprocess = model.preprocess;
   a.source = model.source;
   a.source["folded_batch_norms"] = model.folded_batch_norms;
+  // What a benchmark needs to report achieved GFLOP/s (2 x MACs per image).
+  const model::GraphStats stats = model::analyse(model.graph, a.height, a.width);
+  a.source["macs_per_image"] = stats.macs;
+  a.source["parameters"] = stats.params;
   return a;
 }
 

@@ -15,6 +15,9 @@
 #include <fstream>
 #include <new>
 #include <sstream>
+#include <thread>
+#include <atomic>
+#include <mutex>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -26,8 +29,36 @@ namespace inferbench::worker {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+nlohmann::json to_json(const BenchSpec& b) {
+  return {{"scenario", b.scenario},         {"batch", b.batch},
+          {"warmup_count", b.warmup_count}, {"warmup_seconds", b.warmup_seconds},
+          {"min_count", b.min_count},       {"min_seconds", b.min_seconds},
+          {"max_count", b.max_count},       {"max_seconds", b.max_seconds},
+          {"concurrency", b.concurrency}};
+}
+
+BenchSpec bench_from_json(const nlohmann::json& j) {
+  BenchSpec b;
+  b.scenario = j.value("scenario", b.scenario);
+  b.batch = j.value("batch", b.batch);
+  b.warmup_count = j.value("warmup_count", b.warmup_count);
+  b.warmup_seconds = j.value("warmup_seconds", b.warmup_seconds);
+  b.min_count = j.value("min_count", b.min_count);
+  b.min_seconds = j.value("min_seconds", b.min_seconds);
+  b.max_count = j.value("max_count", b.max_count);
+  b.max_seconds = j.value("max_seconds", b.max_seconds);
+  b.concurrency = j.value("concurrency", b.concurrency);
+  if (b.scenario != "single-stream" && b.scenario != "batch" && b.scenario != "offline" && b.scenario != "cold-start") {
+    fail(ExitCode::kInput, fmt::format("worker job: unknown scenario '{}'", b.scenario));
+  }
+  if (b.batch < 1 || b.concurrency < 1 || b.warmup_count < 0 || b.min_count < 1 || b.max_seconds <= 0) {
+    fail(ExitCode::kInput, "worker job: batch, concurrency and min_count must be >= 1, max_seconds > 0");
+  }
+  return b;
+}
+
 nlohmann::json to_json(const Job& job) {
-  return {{"backend", job.backend}, {"artifact", job.artifact.string()}, {"options", job.options},
+  return {{"mode", job.mode}, {"bench", to_json(job.bench)}, {"backend", job.backend}, {"artifact", job.artifact.string()}, {"options", job.options},
           {"tensors", job.tensors.string()}, {"dir", job.dir.string()}, {"threads", job.threads},
           {"batch", job.batch}, {"write_logits", job.write_logits}};
 }
@@ -35,6 +66,8 @@ nlohmann::json to_json(const Job& job) {
 Job job_from_json(const nlohmann::json& j) {
   Job job;
   try {
+    job.mode = j.value("mode", "verify");
+    if (j.contains("bench")) job.bench = bench_from_json(j["bench"]);
     job.backend = j.at("backend").get<std::string>();
     job.artifact = j.at("artifact").get<std::string>();
     job.options = j.value("options", backends::Options{});
@@ -47,6 +80,7 @@ Job job_from_json(const nlohmann::json& j) {
     fail(ExitCode::kInput, fmt::format("malformed worker job: {}", e.what()));
   }
   if (job.threads < 1 || job.batch < 1) fail(ExitCode::kInput, "worker job: threads and batch must be at least 1");
+  if (job.mode != "verify" && job.mode != "bench") fail(ExitCode::kInput, "worker job: mode must be verify or bench");
   return job;
 }
 
@@ -234,6 +268,147 @@ Outcome run_worker(const fs::path& exe, const Job& job, const Limits& limits) {
 
 namespace {
 
+// /proc/self/status fields in kB (VmRSS: now, VmHWM: peak); 0 when unreadable.
+std::int64_t proc_status_kb(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const std::string key = std::string(field) + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) return std::strtoll(line.c_str() + key.size(), nullptr, 10);
+  }
+  return 0;
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
+
+// The bench body: load (already done and timed by the caller), first
+// inference, warm-up, then the timed loop until the stopping rule holds.
+// Timed region = backend->infer() on a batch already in memory in the
+// layout the artifact takes (the same boundary for every backend).
+int run_bench(const Job& job, const backends::BackendInfo& info, const backends::Artifact& artifact,
+              backends::Backend& backend, const data::SplitTensors& tensors, double load_s) {
+  const BenchSpec& b = job.bench;
+  const std::int64_t rss_after_load = proc_status_kb("VmRSS");
+  const auto& shape = tensors.x.shape;
+  const std::int64_t per_image = shape[1] * shape[2] * shape[3];
+  const auto n = static_cast<std::int64_t>(tensors.count);
+  // The batch: the split's first images, cycled when the batch is larger.
+  std::vector<float> input(static_cast<std::size_t>(b.batch * per_image));
+  for (std::int64_t i = 0; i < b.batch; ++i) {
+    std::copy_n(tensors.x.as_f32() + (i % n) * per_image, per_image, input.data() + i * per_image);
+  }
+  const std::vector<std::int64_t> bshape{b.batch, shape[1], shape[2], shape[3]};
+
+  auto t = Clock::now();
+  const backends::Logits first = backend.infer(input.data(), bshape);
+  const double first_s = std::chrono::duration<double>(Clock::now() - t).count();
+  if (first.batch != b.batch) {
+    fail(ExitCode::kInput, fmt::format("backend '{}' returned {} rows for a batch of {}", info.name, first.batch,
+                                       b.batch));
+  }
+  nlohmann::json result{{"mode", "bench"},
+                        {"scenario", b.scenario},
+                        {"backend", info.name},
+                        {"backend_version", info.version},
+                        {"settings", backend.settings()},
+                        {"artifact", backends::to_json(artifact)},
+                        {"artifact_path", artifact.path.string()},
+                        {"batch", b.batch},
+                        {"threads", job.threads},
+                        {"load_seconds", load_s},
+                        {"first_inference_seconds", first_s},
+                        {"rss_after_load_kb", rss_after_load}};
+  if (b.scenario == "cold-start") {
+    result["peak_rss_kb"] = proc_status_kb("VmHWM");
+    write_file_atomic(job.dir / "result.json", dump_json(result, 2) + "\n");
+    return 0;
+  }
+
+  // Warm-up: not counted.
+  t = Clock::now();
+  for (int i = 0; i < b.warmup_count || std::chrono::duration<double>(Clock::now() - t).count() < b.warmup_seconds;
+       ++i) {
+    backend.infer(input.data(), bshape);
+  }
+
+  const int callers = b.scenario == "offline" ? b.concurrency : 1;
+  if (callers > 1 && !info.concurrent_infer) {
+    fail(ExitCode::kUsage, fmt::format("backend '{}' does not take concurrent requests; use its own asynchronous "
+                                       "options (e.g. openvino: hint=throughput async_requests=N) with concurrency 1",
+                                       info.name));
+  }
+  std::vector<std::vector<std::int64_t>> samples(static_cast<std::size_t>(callers));
+  std::atomic<std::int64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::atomic<bool> short_stop{false};
+  const double cpu0 = cpu_seconds();
+  const auto start = Clock::now();
+  auto should_stop = [&](std::int64_t count) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (elapsed >= b.max_seconds || (b.max_count > 0 && count >= b.max_count)) {
+      if (count < b.min_count || elapsed < b.min_seconds) short_stop = true;
+      return true;
+    }
+    return count >= b.min_count && elapsed >= b.min_seconds;
+  };
+  auto loop = [&](std::size_t k) {
+    // Each caller its own copy: a framework may not be handed one buffer from two threads.
+    std::vector<float> mine = input;
+    auto& out = samples[k];
+    out.reserve(static_cast<std::size_t>(std::max<std::int64_t>(b.min_count, 1024)));
+    while (!stop.load(std::memory_order_relaxed)) {
+      const auto s0 = Clock::now();
+      backend.infer(mine.data(), bshape);
+      const auto s1 = Clock::now();
+      out.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(s1 - s0).count());
+      if (should_stop(++done)) stop = true;
+    }
+  };
+  std::exception_ptr error;
+  if (callers == 1) {
+    loop(0);
+  } else {
+    std::mutex m;
+    std::vector<std::thread> pool;
+    for (int k = 0; k < callers; ++k) {
+      pool.emplace_back([&, k] {
+        try {
+          loop(static_cast<std::size_t>(k));
+        } catch (...) {
+          const std::lock_guard lock(m);
+          if (!error) error = std::current_exception();
+          stop = true;
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+  }
+  if (error) std::rethrow_exception(error);
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = cpu_seconds() - cpu0;
+
+  std::vector<std::int64_t> all;
+  for (const auto& v : samples) all.insert(all.end(), v.begin(), v.end());
+  data::write_npy(job.dir / "samples.npy", all.data(), {static_cast<std::int64_t>(all.size())});
+  result["samples"] = "samples.npy";
+  result["count"] = static_cast<std::int64_t>(all.size());
+  result["concurrency"] = callers;
+  result["wall_seconds"] = wall;
+  result["cpu_seconds"] = cpu;
+  result["cpu_utilisation"] = wall > 0 ? cpu / wall : 0.0;  // in cores: 2.0 = two cores busy
+  result["images_per_second"] = wall > 0 ? static_cast<double>(all.size()) * b.batch / wall : 0.0;
+  result["rss_steady_kb"] = proc_status_kb("VmRSS");
+  result["peak_rss_kb"] = proc_status_kb("VmHWM");
+  result["stopped_short"] = short_stop.load();
+  write_file_atomic(job.dir / "result.json", dump_json(result, 2) + "\n");
+  return 0;
+}
+
 int run_job(const fs::path& job_file) {
   const Job job = job_from_json([&] {
     try {
@@ -270,6 +445,7 @@ int run_job(const fs::path& job_file) {
   const auto t0 = Clock::now();
   backend->load(artifact, job.options, job.threads);
   const double load_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (job.mode == "bench") return run_bench(job, info, artifact, *backend, tensors, load_s);
 
   const auto n = static_cast<std::int64_t>(tensors.count);
   const std::int64_t per_image = shape[1] * shape[2] * shape[3];

@@ -24,7 +24,26 @@ namespace inferbench::worker {
 // only the parent sees it).
 inline constexpr int kWorkerOutOfMemory = 86;
 
+// What a benchmark worker measures (mode "bench"). The worker only measures:
+// raw latencies go to samples.npy (int64 nanoseconds, one per request), and
+// the parent computes every statistic with the tested stats module.
+struct BenchSpec {
+  std::string scenario = "single-stream";  // single-stream | batch | offline | cold-start
+  int batch = 1;
+  int warmup_count = 10;       // warm-up ends when both the count and the time are reached
+  double warmup_seconds = 1.0;
+  std::int64_t min_count = 662;  // p99 at 99% confidence (LoadGen's early-stopping bound)
+  double min_seconds = 10.0;
+  std::int64_t max_count = 0;  // 0 = no limit
+  double max_seconds = 600.0;  // a run stops here even short of the minimums (recorded)
+  int concurrency = 1;         // offline: requests in flight, each from its own thread
+};
+nlohmann::json to_json(const BenchSpec& b);
+BenchSpec bench_from_json(const nlohmann::json& j);
+
 struct Job {
+  std::string mode = "verify";  // "verify": the whole split once, logits kept; "bench": BenchSpec
+  BenchSpec bench;
   std::string backend;
   std::filesystem::path artifact;
   backends::Options options;

@@ -3,12 +3,20 @@
 // failed result with the reason, and carry on. Listed only when
 // INFERBENCH_TEST_BACKENDS=1 (see registry.cpp).
 //
-// Options: fault=none|crash|abort|hang|oom|error|exit, at=load|infer (when).
+// Options: fault=none|crash|abort|hang|oom|error|exit, at=load|infer (when),
+// latency_us=N (each infer() takes at least N microseconds: a backend of known
+// latency, for the benchmark runner's tests). An artifact's sidecar can
+// override them per artifact with source.test_fault = {"fault", "at",
+// "latency_us", "notify"}: `notify` names a file (a FIFO in the tests) that
+// load() writes its pid to, and a "hang" with `notify` hangs only while that
+// file exists, so a test can kill a study mid-run without sleeping and then
+// resume it.
 // With fault=none it is a working backend: logits[i][k] = mean of channel
 // (k mod C) of image i, so the plumbing can be checked with known numbers.
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +35,23 @@ class FaultBackend final : public Backend {
     fault_ = choice_option(options, "test-fault", "fault", "none",
                            {"none", "crash", "abort", "hang", "oom", "error", "exit"});
     at_ = choice_option(options, "test-fault", "at", "infer", {"load", "infer"});
+    latency_ = std::chrono::microseconds(int_option(options, "test-fault", "latency_us", 0, 0, 10'000'000));
+    const nlohmann::json over = artifact.source.is_object() ? artifact.source.value("test_fault", nlohmann::json::object())
+                                                            : nlohmann::json::object();
+    fault_ = over.value("fault", fault_);
+    at_ = over.value("at", at_);
+    latency_ = std::chrono::microseconds(over.value("latency_us", static_cast<std::int64_t>(latency_.count())));
+    if (over.contains("notify")) {
+      const std::string notify = over["notify"];
+      const bool exists = access(notify.c_str(), F_OK) == 0;
+      if (fault_ == "hang" && !exists) fault_ = "none";
+      if (exists) {
+        if (FILE* f = std::fopen(notify.c_str(), "w")) {
+          std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+          std::fclose(f);
+        }
+      }
+    }
     classes_ = static_cast<std::int64_t>(artifact.classes.size());
     if (classes_ == 0) classes_ = 3;
     threads_ = threads;
@@ -34,6 +59,7 @@ class FaultBackend final : public Backend {
   }
 
   Logits infer(const float* input, const std::vector<std::int64_t>& shape) override {
+    const auto start = std::chrono::steady_clock::now();
     if (at_ == "infer") misbehave();
     if (shape.size() != 4) fail(ExitCode::kInput, "test-fault: expected a 4-d input");
     Logits out{{}, shape[0], classes_};
@@ -47,11 +73,16 @@ class FaultBackend final : public Backend {
         out.values[static_cast<std::size_t>(i * classes_ + k)] = static_cast<float>(sum / static_cast<double>(hw));
       }
     }
+    // Busy-wait rather than sleep: the scheduler's wake-up delay would add to a
+    // sleep, and the point is a latency known to the microsecond.
+    if (latency_.count() > 0)
+      while (std::chrono::steady_clock::now() - start < latency_) {
+      }
     return out;
   }
 
   [[nodiscard]] nlohmann::json settings() const override {
-    return {{"fault", fault_}, {"at", at_}, {"threads", threads_}};
+    return {{"fault", fault_}, {"at", at_}, {"latency_us", latency_.count()}, {"threads", threads_}};
   }
 
  private:
@@ -82,6 +113,7 @@ class FaultBackend final : public Backend {
   std::string at_ = "infer";
   std::int64_t classes_ = 3;
   int threads_ = 1;
+  std::chrono::microseconds latency_{0};
 };
 
 }  // namespace
@@ -91,7 +123,10 @@ BackendInfo fault_backend_info() {
   b.name = "test-fault";
   b.description = "Test backend: crashes, hangs, runs out of memory or fails on request";
   b.formats = {"checkpoint", "torchscript", "onnx", "openvino"};
-  b.options = {{"fault", "none", "none|crash|abort|hang|oom|error|exit"}, {"at", "infer", "load|infer"}};
+  b.options = {{"fault", "none", "none|crash|abort|hang|oom|error|exit"},
+               {"at", "infer", "load|infer"},
+               {"latency_us", "0", "N >= 0: each infer() takes at least N microseconds (busy wait)"}};
+  b.concurrent_infer = true;  // infer() only reads the loaded model
   b.available = true;
   b.version = "1";
   b.create = [] { return std::make_unique<FaultBackend>(); };

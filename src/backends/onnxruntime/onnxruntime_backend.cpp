@@ -220,6 +220,7 @@ BackendInfo onnxruntime_backend_info() {
                {"graph_optimization_level", "all", "disable|basic|extended|all: ORT's graph rewrites"},
                {"execution_mode", "sequential", "sequential|parallel: node scheduling"},
                {"memory_pattern", "1", "1|0: pre-plan buffers from the first run's shapes"}};
+  b.concurrent_infer = true;  // infer() only reads the loaded model
   b.available = true;
   b.version = ort_version();
   b.create = [] { return std::make_unique<OnnxRuntimeBackend>(); };

@@ -74,6 +74,7 @@ BackendInfo libtorch_backend_info() {
   b.description = "LibTorch eager: the trained module itself, from the checkpoint";
   b.formats = {"checkpoint"};
   b.options = {};  // nothing to tune: eager mode runs the module as trained
+  b.concurrent_infer = true;  // infer() only reads the loaded model
   b.available = true;
   b.version = TORCH_VERSION;
   b.create = [] { return std::make_unique<LibTorchBackend>(); };

@@ -128,6 +128,7 @@ BackendInfo torchscript_backend_info() {
   b.formats = {"torchscript"};
   b.options = {{"freeze", "1", "1|0: torch::jit::freeze (weights become constants)"},
                {"optimize", "1", "1|0: torch::jit::optimize_for_inference (implies freeze; oneDNN convolutions)"}};
+  b.concurrent_infer = true;  // infer() only reads the loaded model
   b.available = true;
   b.version = TORCH_VERSION;
   b.create = [] { return std::make_unique<TorchScriptBackend>(); };

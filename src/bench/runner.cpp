@@ -1,0 +1,389 @@
+#include "bench/runner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+#include <thread>
+
+#include "bench/environment.h"
+#include "bench/stats.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/progress.h"
+#include "common/rng.h"
+#include "data/tensor_file.h"
+#include "results/store.h"
+
+namespace inferbench::bench {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kScenarios{"single-stream", "batch", "offline", "cold-start"};
+
+int machine_cores() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+std::uint64_t file_bytes(const fs::path& artifact) {
+  std::error_code ec;
+  std::uint64_t total = fs::file_size(artifact, ec);
+  if (ec) total = 0;
+  if (artifact.extension() == ".xml") {  // OpenVINO keeps the weights beside the graph
+    fs::path bin = artifact;
+    bin.replace_extension(".bin");
+    const auto b = fs::file_size(bin, ec);
+    if (!ec) total += b;
+  }
+  return total;
+}
+
+// verify.json rows by (artifact file name, backend).
+std::map<std::pair<std::string, std::string>, nlohmann::json> read_verify(const std::vector<fs::path>& reports) {
+  std::map<std::pair<std::string, std::string>, nlohmann::json> out;
+  for (const auto& p : reports) {
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file_text(p));
+    } catch (const nlohmann::json::exception& e) {
+      fail(ExitCode::kInput, fmt::format("'{}': not a verify report: {}", p.string(), e.what()));
+    }
+    for (const auto& row : j.value("results", nlohmann::json::array())) {
+      const std::string name = fs::path(row.value("artifact", "")).filename().string();
+      out[{name, row.value("backend", "")}] = row;
+    }
+    if (j.contains("reference") && j["reference"].is_object()) {
+      const std::string name = fs::path(j.value("checkpoint", "")).filename().string();
+      out[{name, "libtorch"}] = {{"status", "reference"}, {"top1", j["reference"].value("top1", 0.0)},
+                                 {"agreement", 1.0}, {"max_abs_diff", 0.0}};
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const PlanSpec& p) {
+  std::vector<std::string> artifacts;
+  for (const auto& a : p.artifacts) artifacts.push_back(a.string());
+  std::vector<std::string> verify;
+  for (const auto& v : p.verify_reports) verify.push_back(v.string());
+  return {{"artifacts", artifacts}, {"backends", p.backends},     {"scenarios", p.scenarios},
+          {"batches", p.batches},   {"threads", p.threads},       {"options", p.options},
+          {"tensors", p.tensors.string()}, {"timing", worker::to_json(p.timing)}, {"cold_runs", p.cold_runs},
+          {"concurrency", p.concurrency},  {"order", p.order},    {"seed", p.seed},
+          {"timeout_s", p.timeout_s},      {"memory_bytes", p.memory_bytes}, {"verify_reports", verify}};
+}
+
+nlohmann::json PlannedRun::configuration() const {
+  return {{"artifact", fs::absolute(artifact).lexically_normal().string()},
+          {"format", description.format},
+          {"precision", description.precision},
+          {"model", description.model},
+          {"backend", backend},
+          {"scenario", scenario},
+          {"batch", batch},
+          {"threads", threads},
+          {"concurrency", concurrency},
+          {"options", options}};
+}
+
+std::vector<PlannedRun> expand_plan(const PlanSpec& spec) {
+  for (const auto& s : spec.scenarios) {
+    if (std::find(kScenarios.begin(), kScenarios.end(), s) == kScenarios.end()) {
+      fail(ExitCode::kUsage, fmt::format("unknown scenario '{}' (known: single-stream, batch, offline, cold-start)", s));
+    }
+  }
+  if (spec.artifacts.empty()) fail(ExitCode::kUsage, "bench: no artifact to run");
+  bool all = false;
+  for (const auto& b : spec.backends) all = all || b == "all";
+  std::vector<const backends::BackendInfo*> chosen;
+  if (all) {
+    for (const auto& b : backends::registry()) chosen.push_back(&b);
+  } else {
+    for (const auto& name : spec.backends) chosen.push_back(&backends::find_backend(name));
+  }
+  std::vector<backends::Artifact> described;
+  for (const auto& p : spec.artifacts) described.push_back(backends::describe_artifact(p));
+
+  // Outer loops: the configuration; inner loop: artifact x backend. Runs of the
+  // same configuration on different frameworks therefore alternate (A B A B),
+  // so slow drift of the machine does not favour whichever ran first.
+  std::vector<PlannedRun> runs;
+  for (const auto& scenario : spec.scenarios) {
+    std::vector<int> batches = spec.batches;
+    if (scenario == "single-stream" || scenario == "cold-start") batches = {1};
+    for (int threads_req : spec.threads) {
+      const int threads = threads_req > 0 ? threads_req : machine_cores();
+      for (int batch : batches) {
+        for (std::size_t i = 0; i < described.size(); ++i) {
+          for (const auto* info : chosen) {
+            const auto& fmts = info->formats;
+            if (std::find(fmts.begin(), fmts.end(), described[i].format) == fmts.end()) continue;
+            PlannedRun r;
+            r.artifact = spec.artifacts[i];
+            r.description = described[i];
+            r.backend = info->name;
+            r.scenario = scenario;
+            r.batch = batch;
+            r.threads = threads;
+            if (auto it = spec.options.find(info->name); it != spec.options.end()) r.options = it->second;
+            if (scenario == "offline") {
+              r.concurrency = spec.concurrency > 0 ? spec.concurrency : std::max(1, machine_cores() / threads);
+              if (!info->concurrent_infer) r.concurrency = 1;  // it parallelises inside (async requests)
+            }
+            if (!info->available) r.skip_reason = "backend unavailable: " + info->reason;
+            if (!described[i].dynamic_batch && batch != 1) {
+              r.skip_reason = fmt::format("'{}' has a fixed batch of 1", r.artifact.filename().string());
+            }
+            runs.push_back(std::move(r));
+          }
+        }
+      }
+    }
+  }
+  if (spec.order == "sequential") {
+    std::stable_sort(runs.begin(), runs.end(), [](const PlannedRun& a, const PlannedRun& b) {
+      return std::tie(a.artifact, a.backend) < std::tie(b.artifact, b.backend);
+    });
+  } else if (spec.order == "random") {
+    Rng rng(spec.seed);
+    for (std::size_t i = runs.size(); i > 1; --i) {
+      std::swap(runs[i - 1], runs[static_cast<std::size_t>(rng.uniform_int(0, static_cast<int>(i) - 1))]);
+    }
+  } else if (spec.order != "interleaved") {
+    fail(ExitCode::kUsage, fmt::format("unknown order '{}' (sequential, interleaved, random)", spec.order));
+  }
+  return runs;
+}
+
+namespace {
+
+results::RunStatus status_of(worker::Status s) {
+  switch (s) {
+    case worker::Status::kOk: return results::RunStatus::kOk;
+    case worker::Status::kCrashed: return results::RunStatus::kCrashed;
+    case worker::Status::kTimedOut: return results::RunStatus::kTimedOut;
+    case worker::Status::kOutOfMemory: return results::RunStatus::kOutOfMemory;
+    case worker::Status::kFailed:
+    case worker::Status::kSpawnFailed: return results::RunStatus::kFailed;
+  }
+  return results::RunStatus::kFailed;
+}
+
+void fill_summary(results::Result& r, const Summary& s) {
+  r.count = static_cast<std::int64_t>(s.count);
+  r.min = s.min;
+  r.max = s.max;
+  r.median = s.p50;
+  r.p90 = s.p90;
+  r.p95 = s.p95;
+  r.p99 = s.p99;
+  r.p999 = s.p999;
+  r.mean = s.mean;
+  r.stddev = s.stddev;
+  r.cv = s.cv;
+  r.ci_lo = s.median_ci_lo;
+  r.ci_hi = s.median_ci_hi;
+  r.summary["unstable"] = s.unstable;
+  r.summary["notes"] = s.notes;
+}
+
+}  // namespace
+
+StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
+  const std::vector<PlannedRun> runs = expand_plan(spec);
+  const data::SplitTensors tensors_check = data::load_split_tensors(spec.tensors);  // fail early on bad tensors
+  (void)tensors_check;
+  const auto verify = read_verify(spec.verify_reports);
+
+  results::Store store = results::Store::open(options.database);
+  StudyReport report;
+  report.planned = static_cast<int>(runs.size());
+  std::int64_t study_id = 0;
+  if (options.resume) {
+    const auto s = store.find_study(options.study);
+    if (!s) fail(ExitCode::kUsage, fmt::format("no study '{}' in '{}' to resume", options.study, options.database.string()));
+    study_id = s->id;
+    store.set_study_status(study_id, results::StudyStatus::kRunning);
+  } else {
+    study_id = store.begin_study(options.study, to_json(spec));
+  }
+  report.study = options.study;
+
+  // The machine, once per study run: recorded with every run.
+  nlohmann::json env = capture_environment();
+  if (options.fp32_peak_seconds > 0) {
+    env["fp32_peak"] = to_json(measure_fp32_peak(machine_cores(), options.fp32_peak_seconds));
+  }
+  const double peak_gflops = env.contains("fp32_peak") ? env["fp32_peak"].value("gflops_total", 0.0) : 0.0;
+  for (const auto& w : env.value("warnings", nlohmann::json::array())) {
+    fmt::print(stderr, "bench: WARNING: {}\n", w.get<std::string>());
+  }
+
+  const fs::path exe = worker::self_exe();
+  Progress progress("bench", runs.size(), "runs");
+  int index = 0;
+  for (const PlannedRun& run : runs) {
+    ++index;
+    const nlohmann::json config = run.configuration();
+    const std::string key = results::run_key(config);
+    if (options.resume && store.has_run(study_id, key)) {
+      ++report.resumed;
+      progress.advance();
+      continue;
+    }
+    results::RunRecord rec;
+    rec.study_id = study_id;
+    rec.run_key = key;
+    rec.started_at = results::utc_now();
+    rec.environment = env;
+    rec.configuration = config;
+    auto& res = rec.result;
+    res.scenario = run.scenario;
+    res.backend = run.backend;
+    res.model = run.description.model;
+    res.artifact = run.artifact.filename().string();
+    res.precision = run.description.precision;
+    res.batch = run.batch;
+    res.threads = run.threads;
+    res.summary["model_file_bytes"] = file_bytes(run.artifact);
+    if (auto it = verify.find({res.artifact, run.backend}); it != verify.end()) {
+      for (const char* k : {"status", "top1", "agreement", "max_abs_diff", "mean_abs_diff"}) {
+        if (it->second.contains(k)) res.summary["verify"][k] = it->second[k];
+      }
+    }
+    nlohmann::json row{{"scenario", run.scenario}, {"artifact", res.artifact}, {"backend", run.backend},
+                       {"batch", run.batch},       {"threads", run.threads}};
+
+    if (!run.skip_reason.empty()) {
+      rec.status = results::RunStatus::kSkipped;
+      rec.reason = run.skip_reason;
+    } else {
+      worker::Job job;
+      job.mode = "bench";
+      job.bench = spec.timing;
+      job.bench.scenario = run.scenario;
+      job.bench.batch = run.batch;
+      job.bench.concurrency = run.concurrency;
+      job.backend = run.backend;
+      job.artifact = fs::absolute(run.artifact);
+      job.options = run.options;
+      job.tensors = fs::absolute(spec.tensors);
+      job.threads = run.threads;
+      job.write_logits = false;
+      const worker::Limits limits{spec.timeout_s, spec.memory_bytes};
+      const int repeats = run.scenario == "cold-start" ? std::max(1, spec.cold_runs) : 1;
+      std::vector<double> samples_ms, load_s, first_s;
+      worker::Outcome o;
+      for (int k = 0; k < repeats; ++k) {
+        job.dir = fs::absolute(options.work_dir / fmt::format("{:05}-{}", index, k));
+        o = worker::run_worker(exe, job, limits);
+        if (o.status != worker::Status::kOk) break;
+        load_s.push_back(o.result.value("load_seconds", 0.0));
+        first_s.push_back(o.result.value("first_inference_seconds", 0.0));
+        if (run.scenario == "cold-start") samples_ms.push_back(1e3 * (load_s.back() + first_s.back()));
+      }
+      rec.status = status_of(o.status);
+      rec.reason = o.reason;
+      if (o.status != worker::Status::kOk) {
+        res.summary["stderr_tail"] = o.stderr_tail;
+      } else {
+        const nlohmann::json& r = o.result;
+        res.summary["settings"] = r.value("settings", nlohmann::json::object());
+        res.summary["backend_version"] = r.value("backend_version", "");
+        res.summary["rss_after_load_kb"] = r.value("rss_after_load_kb", std::int64_t{0});
+        res.rss_kb = r.value("peak_rss_kb", std::int64_t{0});
+        res.load_s = load_s.front();
+        res.first_inference_s = first_s.front();
+        if (run.scenario == "cold-start") {
+          res.summary["load_seconds"] = load_s;
+          res.summary["first_inference_seconds"] = first_s;
+        } else {
+          const data::NpyArray ns = data::read_npy(job.dir / "samples.npy");
+          samples_ms.reserve(ns.element_count());
+          for (std::size_t i = 0; i < ns.element_count(); ++i) samples_ms.push_back(1e-6 * static_cast<double>(ns.as_i64()[i]));
+          res.throughput = r.value("images_per_second", 0.0);
+          res.summary["rss_steady_kb"] = r.value("rss_steady_kb", std::int64_t{0});
+          res.summary["cpu_seconds"] = r.value("cpu_seconds", 0.0);
+          res.summary["cpu_utilisation"] = r.value("cpu_utilisation", 0.0);
+          res.summary["wall_seconds"] = r.value("wall_seconds", 0.0);
+          res.summary["concurrency"] = r.value("concurrency", 1);
+          res.summary["stopped_short"] = r.value("stopped_short", false);
+          const double macs =
+              run.description.source.is_object() ? run.description.source.value("macs_per_image", 0.0) : 0.0;
+          if (macs > 0 && *res.throughput > 0) {
+            const double gflops = 2.0 * macs * *res.throughput / 1e9;
+            res.summary["gflops"] = gflops;
+            if (peak_gflops > 0) res.summary["fraction_of_fp32_peak"] = gflops / peak_gflops;
+          }
+        }
+        if (!samples_ms.empty()) {
+          const Summary s = summarize(samples_ms);
+          fill_summary(res, s);
+          if (res.summary.value("stopped_short", false)) {
+            res.summary["notes"].push_back("stopped at the time limit before the minimum count and duration");
+          }
+        }
+        rec.samples = std::move(samples_ms);
+      }
+    }
+    rec.finished_at = results::utc_now();
+    store.record_run(rec);
+
+    row["status"] = std::string(results::to_string(rec.status));
+    if (!rec.reason.empty()) row["reason"] = rec.reason;
+    if (res.median) {
+      row["median_ms"] = *res.median;
+      row["p99_ms"] = *res.p99;
+      row["ci"] = {*res.ci_lo, *res.ci_hi};
+      row["unstable"] = res.summary.value("unstable", false);
+      row["count"] = *res.count;
+    }
+    if (res.throughput) row["images_per_second"] = *res.throughput;
+    report.rows.push_back(row);
+    ++report.ran;
+    if (rec.status == results::RunStatus::kOk) {
+      ++report.ok;
+    } else if (rec.status == results::RunStatus::kSkipped) {
+      ++report.skipped;
+    } else {
+      ++report.failed;
+    }
+    progress.advance();
+  }
+  progress.finish();
+  store.set_study_status(study_id, results::StudyStatus::kFinished);
+  return report;
+}
+
+std::string format_report(const StudyReport& report) {
+  std::string out = fmt::format("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>21} {:>9}  {}\n", "scenario",
+                                "artifact", "backend", "batch", "thr", "median ms", "p99 ms", "95% CI of median",
+                                "img/s", "status");
+  for (const auto& r : report.rows) {
+    std::string median = "-", p99 = "-", ci = "-", ips = "-";
+    if (r.contains("median_ms")) {
+      median = fmt::format("{:.3f}{}", r["median_ms"].get<double>(), r.value("unstable", false) ? "~" : "");
+      p99 = fmt::format("{:.3f}", r["p99_ms"].get<double>());
+      ci = fmt::format("[{:.3f}, {:.3f}]", r["ci"][0].get<double>(), r["ci"][1].get<double>());
+    }
+    if (r.contains("images_per_second")) ips = fmt::format("{:.1f}", r["images_per_second"].get<double>());
+    std::string status = r["status"];
+    if (r.contains("reason")) status += ": " + r["reason"].get<std::string>();
+    out += fmt::format("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>21} {:>9}  {}\n",
+                       r["scenario"].get<std::string>(), r["artifact"].get<std::string>(),
+                       r["backend"].get<std::string>(), r["batch"].get<int>(), r["threads"].get<int>(), median, p99,
+                       ci, ips, status);
+  }
+  out += fmt::format("study '{}': {} runs planned, {} ran ({} ok, {} failed, {} skipped), {} already done (resume); "
+                     "~ = unstable (CV or IQR/median > 10%)\n",
+                     report.study, report.planned, report.ran, report.ok, report.failed, report.skipped,
+                     report.resumed);
+  return out;
+}
+
+}  // namespace inferbench::bench

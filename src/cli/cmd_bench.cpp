@@ -1,0 +1,303 @@
+// `inferbench bench`, `results list|show|export` and `compare`.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <memory>
+
+#include "bench/runner.h"
+#include "bench/stats.h"
+#include "cli/commands.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/json.h"
+#include "results/store.h"
+
+namespace inferbench::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::map<std::string, backends::Options> parse_bench_options(const std::vector<std::string>& entries) {
+  std::map<std::string, std::vector<std::string>> by_backend;
+  for (const auto& e : entries) {
+    const auto colon = e.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      fail(ExitCode::kUsage, fmt::format("--option '{}' is not of the form backend:key=value", e));
+    }
+    by_backend[e.substr(0, colon)].push_back(e.substr(colon + 1));
+  }
+  std::map<std::string, backends::Options> out;
+  for (const auto& [name, kv] : by_backend) {
+    out[name] = backends::parse_options(kv);
+    backends::check_options(backends::find_backend(name), out[name]);
+  }
+  return out;
+}
+
+std::vector<fs::path> collect_artifacts(const std::vector<std::string>& given, const std::vector<std::string>& dirs) {
+  std::vector<fs::path> out(given.begin(), given.end());
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(d, ec)) fail(ExitCode::kInput, fmt::format("'{}': not a folder of exports", d));
+    std::vector<fs::path> found;
+    for (const auto& e : fs::directory_iterator(d)) {
+      const auto ext = e.path().extension().string();
+      if (ext == ".pt" || ext == ".onnx" || ext == ".xml" || ext == ".ckpt") found.push_back(e.path());
+    }
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+void add_bench(CLI::App& app, int& exit_code) {
+  struct Flags {
+    std::vector<std::string> artifacts, dirs, backends{"all"}, scenarios{"single-stream", "batch"}, options, verify;
+    std::vector<int> batches{1, 8, 32}, threads{0};
+    std::string tensors, db = "inferbench-out/results.db", study, order = "interleaved", work = "inferbench-out/bench";
+    int warmup = 10, cold_runs = 5, concurrency = 0;
+    double warmup_seconds = 1, min_seconds = 10, max_seconds = 600, timeout = 900, peak_seconds = 1;
+    std::int64_t min_count = 662, max_count = 0;
+    std::uint64_t seed = 1, memory_mib = 0;
+    bool resume = false, json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "bench",
+      "Benchmark artifacts x backends x scenarios x batch sizes x thread counts (comma-separated lists expand into "
+      "every combination), each run in a fresh worker process, results into the SQLite database as each finishes.");
+  cmd->add_option("artifacts", f->artifacts, "Artifacts (.pt .onnx .xml, or a .ckpt for libtorch)");
+  cmd->add_option("--dir", f->dirs, "Folders of exports (every .pt .onnx .xml .ckpt in them)")->delimiter(',');
+  cmd->add_option("--tensors", f->tensors, "Preprocessed split from `data export-tensors`")->required();
+  cmd->add_option("--backends", f->backends, "Backends, or all")->delimiter(',');
+  cmd->add_option("--scenarios", f->scenarios, "single-stream, batch, offline, cold-start")->delimiter(',');
+  cmd->add_option("--batch", f->batches, "Batch sizes (batch and offline scenarios)")->delimiter(',')
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--threads", f->threads, "Intra-op thread counts; 0 = every core")->delimiter(',')
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--option", f->options, "Backend option backend:key=value (repeatable)");
+  cmd->add_option("--warmup", f->warmup, "Warm-up iterations (at least)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--warmup-seconds", f->warmup_seconds, "Warm-up seconds (at least)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-count", f->min_count, "Timed iterations, at least (662: p99 at 99% confidence)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--min-seconds", f->min_seconds, "Timed seconds, at least")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-count", f->max_count, "Stop after this many iterations; 0 = no limit");
+  cmd->add_option("--max-seconds", f->max_seconds, "Stop after this long even short of the minimums (recorded)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--cold-runs", f->cold_runs, "Fresh workers per cold-start run")->check(CLI::Range(1, 1000));
+  cmd->add_option("--concurrency", f->concurrency, "Offline: requests in flight; 0 = cores / threads");
+  cmd->add_option("--order", f->order, "Run order: sequential, interleaved (A B A B), random")
+      ->check(CLI::IsMember({"sequential", "interleaved", "random"}));
+  cmd->add_option("--seed", f->seed, "Seed for --order random");
+  cmd->add_option("--timeout", f->timeout, "Seconds before a worker is killed")->check(CLI::PositiveNumber);
+  cmd->add_option("--memory-limit", f->memory_mib, "Address-space limit per worker in MiB; 0 = none");
+  cmd->add_option("--verify", f->verify, "verify.json reports: accuracy and parity recorded beside each result")
+      ->delimiter(',');
+  cmd->add_option("--db", f->db, "Results database (SQLite)");
+  cmd->add_option("--study", f->study, "Study name (default: study-<UTC time>)");
+  cmd->add_flag("--resume", f->resume, "Continue the named study, skipping runs it already finished");
+  cmd->add_option("--peak-seconds", f->peak_seconds, "Length of the FP32 FMA peak measurement; 0 = skip")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--work-dir", f->work, "Worker folders");
+  cmd->add_flag("--json", f->json, "Print the report as JSON on stdout");
+  cmd->callback([f, &exit_code] {
+    bench::PlanSpec spec;
+    spec.artifacts = collect_artifacts(f->artifacts, f->dirs);
+    spec.backends = f->backends;
+    spec.scenarios = f->scenarios;
+    spec.batches = f->batches;
+    spec.threads = f->threads;
+    spec.options = parse_bench_options(f->options);
+    spec.tensors = f->tensors;
+    spec.timing.warmup_count = f->warmup;
+    spec.timing.warmup_seconds = f->warmup_seconds;
+    spec.timing.min_count = f->min_count;
+    spec.timing.min_seconds = f->min_seconds;
+    spec.timing.max_count = f->max_count;
+    spec.timing.max_seconds = f->max_seconds;
+    spec.cold_runs = f->cold_runs;
+    spec.concurrency = f->concurrency;
+    spec.order = f->order;
+    spec.seed = f->seed;
+    spec.timeout_s = f->timeout;
+    spec.memory_bytes = f->memory_mib << 20;
+    spec.verify_reports.assign(f->verify.begin(), f->verify.end());
+    if (f->resume && f->study.empty()) fail(ExitCode::kUsage, "--resume needs --study NAME");
+    bench::StudyOptions opts;
+    opts.database = f->db;
+    opts.study = f->study.empty() ? "study-" + results::utc_now() : f->study;
+    opts.resume = f->resume;
+    opts.work_dir = fs::path(f->work) / opts.study;
+    opts.fp32_peak_seconds = f->peak_seconds;
+    const bench::StudyReport r = bench::run_study(spec, opts);
+    if (f->json) {
+      std::fputs((dump_json({{"study", r.study}, {"planned", r.planned}, {"ran", r.ran}, {"ok", r.ok},
+                             {"failed", r.failed}, {"skipped", r.skipped}, {"resumed", r.resumed}, {"runs", r.rows}},
+                            2) +
+                  "\n")
+                     .c_str(),
+                 stdout);
+    } else {
+      std::fputs(bench::format_report(r).c_str(), stdout);
+    }
+    if (r.failed > 0) exit_code = static_cast<int>(ExitCode::kPartial);
+  });
+}
+
+results::Study need_study(results::Store& store, const std::string& name, const fs::path& db) {
+  const auto s = store.find_study(name);
+  if (!s) fail(ExitCode::kUsage, fmt::format("no study '{}' in '{}' (see `inferbench results list`)", name, db.string()));
+  return *s;
+}
+
+fs::path need_db(const std::string& db) {
+  std::error_code ec;
+  if (!fs::is_regular_file(db, ec)) fail(ExitCode::kInput, fmt::format("'{}': no results database there", db));
+  return db;
+}
+
+void add_results(CLI::App& app) {
+  auto db = std::make_shared<std::string>("inferbench-out/results.db");
+  CLI::App* cmd = app.add_subcommand("results", "Read the results database: list studies, show one, export it");
+  cmd->require_subcommand(1);
+  cmd->add_option("--db", *db, "Results database (SQLite)");
+
+  CLI::App* list = cmd->add_subcommand("list", "Studies in the database");
+  list->callback([db] {
+    results::Store store = results::Store::open(need_db(*db));
+    fmt::print("{:<32} {:<25} {:<12} {:>5}\n", "study", "created", "status", "runs");
+    for (const auto& s : store.studies()) {
+      fmt::print("{:<32} {:<25} {:<12} {:>5}\n", s.name, s.created_at, results::to_string(s.status),
+                 store.runs(s.id).size());
+    }
+  });
+
+  auto study = std::make_shared<std::string>();
+  CLI::App* show = cmd->add_subcommand("show", "One study's runs as a table");
+  show->add_option("study", *study, "Study name")->required();
+  show->callback([db, study] {
+    results::Store store = results::Store::open(need_db(*db));
+    const auto s = need_study(store, *study, *db);
+    fmt::print("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>9}  {}\n", "scenario", "artifact", "backend", "batch",
+               "thr", "median ms", "p99 ms", "img/s", "status");
+    for (const auto& r : store.runs(s.id)) {
+      const auto& x = r.result;
+      fmt::print("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>9}  {}{}\n", x.scenario, x.artifact, x.backend,
+                 x.batch, x.threads, x.median ? fmt::format("{:.3f}", *x.median) : "-",
+                 x.p99 ? fmt::format("{:.3f}", *x.p99) : "-",
+                 x.throughput ? fmt::format("{:.1f}", *x.throughput) : "-", results::to_string(r.status),
+                 r.reason.empty() ? "" : ": " + r.reason);
+    }
+  });
+
+  auto estudy = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("json");
+  auto out = std::make_shared<std::string>();
+  CLI::App* exp = cmd->add_subcommand("export", "One study as JSON (canonical, schema-versioned) or CSV");
+  exp->add_option("study", *estudy, "Study name")->required();
+  exp->add_option("--format", *format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
+  exp->add_option("--out", *out, "File (default: stdout)");
+  exp->callback([db, estudy, format, out] {
+    results::Store store = results::Store::open(need_db(*db));
+    const auto s = need_study(store, *estudy, *db);
+    const std::string text = *format == "csv" ? store.export_csv(s.id) : dump_json(store.export_json(s.id), 2) + "\n";
+    if (out->empty()) {
+      std::fputs(text.c_str(), stdout);
+    } else {
+      write_file_atomic(*out, text);
+    }
+  });
+}
+
+// "study" or "study:backend".
+struct Selector {
+  std::string study, backend;
+};
+Selector parse_selector(const std::string& s) {
+  const auto colon = s.find(':');
+  if (colon == std::string::npos) return {s, ""};
+  return {s.substr(0, colon), s.substr(colon + 1)};
+}
+
+void add_compare(CLI::App& app, int& exit_code) {
+  struct Flags {
+    std::string a, b, db = "inferbench-out/results.db";
+    double alpha = 0.05;
+    bool json = false;
+  };
+  auto f = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand(
+      "compare",
+      "Compare two sets of results run by run: A and B are studies, or study:backend to compare two backends. Runs "
+      "match on model, precision, scenario, batch and threads (and backend when neither side names one). For each "
+      "match: the ratio of median latencies B/A with its bootstrap 95% CI and a Mann-Whitney U test, so 'faster' is "
+      "a tested claim.");
+  cmd->add_option("a", f->a, "study or study:backend")->required();
+  cmd->add_option("b", f->b, "study or study:backend")->required();
+  cmd->add_option("--db", f->db, "Results database (SQLite)");
+  cmd->add_option("--alpha", f->alpha, "Significance level")->check(CLI::Range(1e-6, 0.5));
+  cmd->add_flag("--json", f->json, "Print as JSON");
+  cmd->callback([f, &exit_code] {
+    results::Store store = results::Store::open(need_db(f->db));
+    const Selector sa = parse_selector(f->a), sb = parse_selector(f->b);
+    const bool by_backend = !sa.backend.empty() || !sb.backend.empty();
+    auto key = [&](const results::RunRecord& r) {
+      const auto& x = r.result;
+      return fmt::format("{}|{}|{}|{}|{}{}", x.model, x.precision, x.scenario, x.batch, x.threads,
+                         by_backend ? "" : "|" + x.backend);
+    };
+    auto pick = [&](const Selector& s) {
+      std::map<std::string, results::RunRecord> out;
+      for (auto& r : store.runs(need_study(store, s.study, f->db).id)) {
+        if (r.status != results::RunStatus::kOk || r.samples.empty()) continue;
+        if (!s.backend.empty() && r.result.backend != s.backend) continue;
+        out.emplace(key(r), std::move(r));
+      }
+      return out;
+    };
+    const auto ra = pick(sa), rb = pick(sb);
+    bench::CompareOptions opts;
+    opts.alpha = f->alpha;
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& [k, a] : ra) {
+      const auto it = rb.find(k);
+      if (it == rb.end()) continue;
+      const auto c = bench::compare(a.samples, it->second.samples, opts);
+      rows.push_back({{"match", k}, {"backend_a", a.result.backend}, {"backend_b", it->second.result.backend},
+                      {"median_a_ms", c.median_a}, {"median_b_ms", c.median_b}, {"ratio_b_over_a", c.ratio_of_medians},
+                      {"ci", {c.ci_lo, c.ci_hi}}, {"u", c.mann_whitney_u}, {"p_value", c.p_value},
+                      {"significant", c.significant}, {"faster", c.faster}});
+    }
+    if (rows.empty()) {
+      fail(ExitCode::kInput, fmt::format("no matching successful runs between '{}' and '{}'", f->a, f->b));
+    }
+    if (f->json) {
+      std::fputs((dump_json(rows, 2) + "\n").c_str(), stdout);
+      return;
+    }
+    fmt::print("{:<44} {:>10} {:>10} {:>8} {:>19} {:>9}  {}\n", "model|precision|scenario|batch|threads", "A ms",
+               "B ms", "B/A", "95% CI", "p", "verdict");
+    for (const auto& r : rows) {
+      const std::string faster = r["faster"];
+      const std::string verdict = !r["significant"].get<bool>() ? "no significant difference"
+                                  : faster == "a"              ? "A is faster"
+                                                               : "B is faster";
+      fmt::print("{:<44} {:>10.3f} {:>10.3f} {:>8.3f} {:>19} {:>9.2g}  {}\n", r["match"].get<std::string>(),
+                 r["median_a_ms"].get<double>(), r["median_b_ms"].get<double>(), r["ratio_b_over_a"].get<double>(),
+                 fmt::format("[{:.3f}, {:.3f}]", r["ci"][0].get<double>(), r["ci"][1].get<double>()),
+                 r["p_value"].get<double>(), verdict);
+    }
+    (void)exit_code;
+  });
+}
+
+}  // namespace
+
+void add_bench_commands(CLI::App& app, int& exit_code) {
+  add_bench(app, exit_code);
+  add_results(app);
+  add_compare(app, exit_code);
+}
+
+}  // namespace inferbench::cli

@@ -1,0 +1,214 @@
+// `inferbench bench`, `results` and `compare` end to end through the real
+// binary, with the test backend (src/backends/fault): a backend of known
+// latency, one that crashes in the middle of a matrix, and one that hangs so
+// the study can be killed mid-run and resumed. No sleeps: the hang reports
+// through a FIFO that the test blocks on.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "results/store.h"
+#include "testutil/fixtures.h"
+
+namespace inferbench {
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::run_cli;
+
+class BenchCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { setenv("INFERBENCH_TEST_BACKENDS", "1", 1); }
+  static void TearDownTestSuite() { unsetenv("INFERBENCH_TEST_BACKENDS"); }
+
+  void SetUp() override { tensors_ = testutil::write_split_tensors(dir_.path() / "split", 6, 8, 3); }
+
+  // A model file for the test backend, with its sidecar (and per-artifact fault).
+  fs::path artifact(const std::string& name, const nlohmann::json& fault = nullptr, bool dynamic_batch = true) {
+    const fs::path p = dir_.path() / "models" / name;
+    testutil::write_text(p, "read by nothing but the test backend");
+    nlohmann::json side{{"format", "onnx"},
+                        {"model", "fake"},
+                        {"input", {{"layout", "NCHW"}, {"height", 8}, {"width", 8}, {"dynamic_batch", dynamic_batch}}},
+                        {"classes", {"class0", "class1", "class2"}},
+                        {"source", nlohmann::json::object()}};
+    if (!fault.is_null()) side["source"]["test_fault"] = fault;
+    testutil::write_text(p.string() + ".json", side.dump());
+    return p;
+  }
+
+  std::vector<std::string> bench_args(const std::string& study, std::vector<std::string> extra) {
+    std::vector<std::string> a{"--quiet", "bench", "--tensors", tensors_.string(), "--backends", "test-fault",
+                               "--db", db_.string(), "--study", study, "--work-dir", (dir_.path() / "work").string(),
+                               "--warmup", "2", "--warmup-seconds", "0", "--min-count", "40", "--min-seconds", "0.05",
+                               "--peak-seconds", "0.05", "--threads", "1", "--json"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
+
+  std::vector<results::RunRecord> runs(const std::string& study) {
+    results::Store store = results::Store::open(db_);
+    return store.runs(store.find_study(study).value().id);
+  }
+
+  testutil::TempDir dir_;
+  fs::path tensors_;
+  fs::path db_ = dir_.path() / "results.db";
+};
+
+TEST_F(BenchCli, MeasuredMedianMatchesAKnownLatency) {
+  const auto a = artifact("slow.onnx", {{"latency_us", 3000}});
+  const auto r = run_cli(bench_args("known", {a.string(), "--scenarios", "single-stream"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rs = runs("known");
+  ASSERT_EQ(rs.size(), 1U);
+  const auto& res = rs[0].result;
+  ASSERT_TRUE(res.median.has_value());
+  // Busy-waited 3 ms per call: the median is 3 ms plus the call overhead, far
+  // below the steady clock's and the harness's resolution of a few microseconds.
+  EXPECT_GE(*res.median, 3.0);
+  EXPECT_LT(*res.median, 3.3);
+  EXPECT_GE(*res.count, 40);
+  EXPECT_EQ(rs[0].samples.size(), static_cast<std::size_t>(*res.count));
+  EXPECT_LE(*res.ci_lo, *res.median);
+  EXPECT_GE(*res.ci_hi, *res.median);
+  EXPECT_EQ(res.batch, 1);
+  EXPECT_TRUE(rs[0].environment.contains("fp32_peak"));
+  EXPECT_TRUE(res.summary.contains("notes"));  // 40 samples: too few for p99.9, and it says so
+  EXPECT_NE(res.summary["notes"].dump().find("p99.9"), std::string::npos) << res.summary.dump();
+}
+
+TEST_F(BenchCli, ScenariosExpandAndACrashInTheMatrixIsRecorded) {
+  const auto ok = artifact("ok.onnx");
+  const auto bad = artifact("bad.onnx", {{"fault", "crash"}});
+  const auto fixed = artifact("fixed.onnx", nullptr, false);
+  const auto r = run_cli(bench_args("matrix", {ok.string(), bad.string(), fixed.string(), "--scenarios",
+                                               "single-stream,batch,offline,cold-start", "--batch", "1,4",
+                                               "--cold-runs", "2", "--concurrency", "2"}));
+  EXPECT_EQ(r.exit_code, 6) << r.err;  // finished, some runs failed
+  const auto report = nlohmann::json::parse(r.out);
+  // single-stream 1 + batch 2 + offline 2 + cold-start 1 = 6 configurations x 3 artifacts.
+  EXPECT_EQ(report["planned"], 18);
+  const auto rs = runs("matrix");
+  ASSERT_EQ(rs.size(), 18U);
+  int crashed = 0, skipped = 0, ok_runs = 0;
+  for (const auto& run : rs) {
+    if (run.result.artifact == "bad.onnx") {
+      EXPECT_EQ(run.status, results::RunStatus::kCrashed) << run.reason;
+      EXPECT_NE(run.reason.find("signal 11"), std::string::npos) << run.reason;
+      ++crashed;
+    } else if (run.result.artifact == "fixed.onnx" && run.result.batch != 1) {
+      EXPECT_EQ(run.status, results::RunStatus::kSkipped);
+      EXPECT_NE(run.reason.find("fixed batch"), std::string::npos) << run.reason;
+      ++skipped;
+    } else {
+      EXPECT_EQ(run.status, results::RunStatus::kOk) << run.reason;
+      ++ok_runs;
+      if (run.result.scenario == "cold-start") {
+        EXPECT_EQ(run.samples.size(), 2U);  // two fresh workers
+        EXPECT_EQ(run.result.summary["load_seconds"].size(), 2U);
+      } else {
+        EXPECT_GE(run.samples.size(), 40U);
+        EXPECT_GT(*run.result.throughput, 0);
+      }
+      if (run.result.scenario == "offline") EXPECT_EQ(run.result.summary["concurrency"], 2);
+      if (run.result.scenario == "single-stream") EXPECT_EQ(run.result.batch, 1);
+    }
+  }
+  EXPECT_EQ(crashed, 6);
+  EXPECT_EQ(skipped, 2);
+  EXPECT_EQ(ok_runs, 10);
+  // Interleaved order: the first two runs are the same configuration on different artifacts.
+  EXPECT_EQ(rs[0].result.scenario, rs[1].result.scenario);
+  EXPECT_NE(rs[0].result.artifact, rs[1].result.artifact);
+}
+
+TEST_F(BenchCli, AKilledStudyResumesWhereItStopped) {
+  const fs::path fifo = dir_.path() / "hang.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const auto a = artifact("a.onnx");
+  const auto b = artifact("b.onnx", {{"fault", "hang"}, {"at", "load"}, {"notify", fifo.string()}});
+  const auto c = artifact("c.onnx");
+  auto args = bench_args("resume", {a.string(), b.string(), c.string(), "--scenarios", "single-stream", "--order",
+                                    "sequential"});
+  const int pid = testutil::spawn_cli(args, dir_.path() / "out1", dir_.path() / "err1");
+  // Blocks until b's worker has loaded (and a's run is committed): then kill the study.
+  std::ifstream in(fifo);
+  int worker_pid = 0;
+  in >> worker_pid;
+  ASSERT_GT(worker_pid, 0);
+  kill(pid, SIGKILL);
+  EXPECT_EQ(testutil::wait_cli(pid), 128 + SIGKILL);
+  kill(worker_pid, SIGKILL);  // its own process group: not killed with the parent
+  fs::remove(fifo);           // b no longer hangs
+
+  auto rs = runs("resume");
+  ASSERT_EQ(rs.size(), 1U);  // a finished before the kill; b was in flight and is lost
+  EXPECT_EQ(rs[0].result.artifact, "a.onnx");
+
+  args.push_back("--resume");
+  const auto r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report["resumed"], 1);
+  EXPECT_EQ(report["ran"], 2);
+  rs = runs("resume");
+  ASSERT_EQ(rs.size(), 3U);
+  EXPECT_EQ(rs[0].result.artifact, "a.onnx");
+  EXPECT_EQ(rs[1].result.artifact, "b.onnx");
+  EXPECT_EQ(rs[2].result.artifact, "c.onnx");
+  for (const auto& run : rs) EXPECT_EQ(run.status, results::RunStatus::kOk) << run.reason;
+}
+
+TEST_F(BenchCli, CompareFindsAKnownDifferenceAndResultsExport) {
+  const auto fast = artifact("m.onnx", {{"latency_us", 2000}});
+  ASSERT_EQ(run_cli(bench_args("fast", {fast.string(), "--scenarios", "single-stream"})).exit_code, 0);
+  const auto slow = artifact("m.onnx", {{"latency_us", 4000}});  // same name: the runs match
+  ASSERT_EQ(run_cli(bench_args("slow", {slow.string(), "--scenarios", "single-stream"})).exit_code, 0);
+  auto r = run_cli({"compare", "fast", "slow", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 1U);
+  EXPECT_NEAR(rows[0]["ratio_b_over_a"].get<double>(), 2.0, 0.2);
+  EXPECT_TRUE(rows[0]["significant"].get<bool>());
+  EXPECT_EQ(rows[0]["faster"], "a");
+  EXPECT_LT(rows[0]["ci"][0].get<double>(), rows[0]["ci"][1].get<double>());
+  EXPECT_GT(rows[0]["ci"][0].get<double>(), 1.0);
+
+  r = run_cli({"results", "--db", db_.string(), "list"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("fast"), std::string::npos);
+  EXPECT_NE(r.out.find("slow"), std::string::npos);
+  r = run_cli({"results", "--db", db_.string(), "export", "fast", "--format", "csv"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("test-fault"), std::string::npos);
+  r = run_cli({"results", "--db", db_.string(), "export", "slow"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["schema"], "inferbench-results");
+  r = run_cli({"results", "--db", db_.string(), "show", "nope"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no study 'nope'"), std::string::npos) << r.err;
+}
+
+TEST_F(BenchCli, BadPlansAreUsageErrors) {
+  const auto a = artifact("a.onnx");
+  auto r = run_cli(bench_args("bad1", {a.string(), "--scenarios", "server"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("server"), std::string::npos) << r.err;
+  r = run_cli(bench_args("bad2", {a.string(), "--option", "test-fault:speed=11"}));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = run_cli(bench_args("bad3", {(dir_.path() / "missing.onnx").string()}));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  r = run_cli(bench_args("bad4", {a.string(), "--resume"}));  // nothing to resume
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+}  // namespace
+}  // namespace inferbench
