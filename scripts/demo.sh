@@ -28,7 +28,7 @@ printf '%-16s %8s %8s %9s %8s\n' model top-1 top-5 macro-F1 seconds > "$summary"
 for model in mobilenet_v2 efficientnet_b0 resnet50; do
   resume=()
   [[ -f "$out/train/$model/last.ckpt" ]] && resume=(--resume)
-  "$bin" train --manifest "$out/data/manifest.csv" --model "$model" --size "$size" --epochs "$epochs" \
+  "$bin" train --manifest "$out/data/manifest.csv" --model "$model" --size "$size" --epochs "$epochs" --augment light \
     --out "$out/train/$model" "${resume[@]}" --json > "$out/train/$model.json"
   python3 - "$out/train/$model.json" "$model" >> "$summary" <<'PY'
 import json, sys

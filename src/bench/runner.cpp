@@ -78,6 +78,55 @@ nlohmann::json to_json(const PlanSpec& p) {
           {"timeout_s", p.timeout_s},      {"memory_bytes", p.memory_bytes}, {"verify_reports", verify}};
 }
 
+PlanSpec plan_from_json(const nlohmann::json& j) {
+  PlanSpec p;
+  const char* key = "";
+  try {
+    if (!j.is_object()) fail(ExitCode::kInput, "a plan is a JSON object");
+    for (const auto& [k, v] : j.items()) {
+      key = k.c_str();
+      if (k == "artifacts") {
+        p.artifacts.clear();
+        for (const auto& a : v) p.artifacts.emplace_back(a.get<std::string>());
+      } else if (k == "backends") {
+        p.backends = v.get<std::vector<std::string>>();
+      } else if (k == "scenarios") {
+        p.scenarios = v.get<std::vector<std::string>>();
+      } else if (k == "batches") {
+        p.batches = v.get<std::vector<int>>();
+      } else if (k == "threads") {
+        p.threads = v.get<std::vector<int>>();
+      } else if (k == "options") {
+        p.options = v.get<std::map<std::string, backends::Options>>();
+      } else if (k == "tensors") {
+        p.tensors = v.get<std::string>();
+      } else if (k == "timing") {
+        p.timing = worker::bench_from_json(v);
+      } else if (k == "cold_runs") {
+        p.cold_runs = v.get<int>();
+      } else if (k == "concurrency") {
+        p.concurrency = v.get<int>();
+      } else if (k == "order") {
+        p.order = v.get<std::string>();
+      } else if (k == "seed") {
+        p.seed = v.get<std::uint64_t>();
+      } else if (k == "timeout_s") {
+        p.timeout_s = v.get<double>();
+      } else if (k == "memory_bytes") {
+        p.memory_bytes = v.get<std::uint64_t>();
+      } else if (k == "verify_reports") {
+        for (const auto& a : v) p.verify_reports.emplace_back(a.get<std::string>());
+      } else {
+        fail(ExitCode::kInput, fmt::format("unknown plan key '{}'", k));
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(ExitCode::kInput, fmt::format("plan key '{}': {}", key, e.what()));
+  }
+  for (const auto& [backend, opts] : p.options) backends::check_options(backends::find_backend(backend), opts);
+  return p;
+}
+
 nlohmann::json PlannedRun::configuration() const {
   return {{"artifact", fs::absolute(artifact).lexically_normal().string()},
           {"format", description.format},

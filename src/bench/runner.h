@@ -35,6 +35,9 @@ struct PlanSpec {
   std::vector<std::filesystem::path> verify_reports;  // verify.json files: accuracy and parity per artifact x backend
 };
 nlohmann::json to_json(const PlanSpec& p);
+// The same keys as to_json (all optional; missing ones keep their defaults):
+// what `bench --plan FILE` reads. Error(kInput) naming the key for a wrong type.
+PlanSpec plan_from_json(const nlohmann::json& j);
 
 struct PlannedRun {
   std::filesystem::path artifact;

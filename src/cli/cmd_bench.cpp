@@ -56,6 +56,7 @@ void add_bench(CLI::App& app, int& exit_code) {
     std::vector<std::string> artifacts, dirs, backends{"all"}, scenarios{"single-stream", "batch"}, options, verify;
     std::vector<int> batches{1, 8, 32}, threads{0};
     std::string tensors, db = "inferbench-out/results.db", study, order = "interleaved", work = "inferbench-out/bench";
+    std::string plan;
     int warmup = 10, cold_runs = 5, concurrency = 0;
     double warmup_seconds = 1, min_seconds = 10, max_seconds = 600, timeout = 900, peak_seconds = 1;
     std::int64_t min_count = 662, max_count = 0;
@@ -69,7 +70,10 @@ void add_bench(CLI::App& app, int& exit_code) {
       "every combination), each run in a fresh worker process, results into the SQLite database as each finishes.");
   cmd->add_option("artifacts", f->artifacts, "Artifacts (.pt .onnx .xml, or a .ckpt for libtorch)");
   cmd->add_option("--dir", f->dirs, "Folders of exports (every .pt .onnx .xml .ckpt in them)")->delimiter(',');
-  cmd->add_option("--tensors", f->tensors, "Preprocessed split from `data export-tensors`")->required();
+  cmd->add_option("--plan", f->plan,
+                  "A plan file (JSON, the keys of the study's recorded plan); flags given as well override it")
+      ->check(CLI::ExistingFile);
+  auto* tensors_opt = cmd->add_option("--tensors", f->tensors, "Preprocessed split from `data export-tensors`");
   cmd->add_option("--backends", f->backends, "Backends, or all")->delimiter(',');
   cmd->add_option("--scenarios", f->scenarios, "single-stream, batch, offline, cold-start")->delimiter(',');
   cmd->add_option("--batch", f->batches, "Batch sizes (batch and offline scenarios)")->delimiter(',')
@@ -101,28 +105,47 @@ void add_bench(CLI::App& app, int& exit_code) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--work-dir", f->work, "Worker folders");
   cmd->add_flag("--json", f->json, "Print the report as JSON on stdout");
-  cmd->callback([f, &exit_code] {
+  cmd->callback([f, cmd, tensors_opt, &exit_code] {
+    (void)tensors_opt;
     bench::PlanSpec spec;
-    spec.artifacts = collect_artifacts(f->artifacts, f->dirs);
-    spec.backends = f->backends;
-    spec.scenarios = f->scenarios;
-    spec.batches = f->batches;
-    spec.threads = f->threads;
-    spec.options = parse_bench_options(f->options);
-    spec.tensors = f->tensors;
-    spec.timing.warmup_count = f->warmup;
-    spec.timing.warmup_seconds = f->warmup_seconds;
-    spec.timing.min_count = f->min_count;
-    spec.timing.min_seconds = f->min_seconds;
-    spec.timing.max_count = f->max_count;
-    spec.timing.max_seconds = f->max_seconds;
-    spec.cold_runs = f->cold_runs;
-    spec.concurrency = f->concurrency;
-    spec.order = f->order;
-    spec.seed = f->seed;
-    spec.timeout_s = f->timeout;
-    spec.memory_bytes = f->memory_mib << 20;
-    spec.verify_reports.assign(f->verify.begin(), f->verify.end());
+    if (!f->plan.empty()) {
+      try {
+        spec = bench::plan_from_json(nlohmann::json::parse(read_file_text(f->plan)));
+      } catch (const nlohmann::json::parse_error& e) {
+        fail(ExitCode::kInput, fmt::format("'{}': not valid JSON: {}", f->plan, e.what()));
+      } catch (const Error& e) {
+        fail(e.code(), fmt::format("'{}': {}", f->plan, e.what()));
+      }
+    }
+    // A flag given on the command line (or any flag without a plan) sets its field.
+    auto given = [&](const char* name) { return f->plan.empty() || cmd->count(name) > 0; };
+    if (given("artifacts") || given("--dir")) {
+      const auto more = collect_artifacts(f->artifacts, f->dirs);
+      if (f->plan.empty()) spec.artifacts = more;
+      else spec.artifacts.insert(spec.artifacts.end(), more.begin(), more.end());
+    }
+    if (given("--backends")) spec.backends = f->backends;
+    if (given("--scenarios")) spec.scenarios = f->scenarios;
+    if (given("--batch")) spec.batches = f->batches;
+    if (given("--threads")) spec.threads = f->threads;
+    if (given("--option")) {
+      for (auto& [k, v] : parse_bench_options(f->options)) spec.options[k] = v;
+    }
+    if (given("--tensors")) spec.tensors = f->tensors;
+    if (given("--warmup")) spec.timing.warmup_count = f->warmup;
+    if (given("--warmup-seconds")) spec.timing.warmup_seconds = f->warmup_seconds;
+    if (given("--min-count")) spec.timing.min_count = f->min_count;
+    if (given("--min-seconds")) spec.timing.min_seconds = f->min_seconds;
+    if (given("--max-count")) spec.timing.max_count = f->max_count;
+    if (given("--max-seconds")) spec.timing.max_seconds = f->max_seconds;
+    if (given("--cold-runs")) spec.cold_runs = f->cold_runs;
+    if (given("--concurrency")) spec.concurrency = f->concurrency;
+    if (given("--order")) spec.order = f->order;
+    if (given("--seed")) spec.seed = f->seed;
+    if (given("--timeout")) spec.timeout_s = f->timeout;
+    if (given("--memory-limit")) spec.memory_bytes = f->memory_mib << 20;
+    if (given("--verify")) spec.verify_reports.assign(f->verify.begin(), f->verify.end());
+    if (spec.tensors.empty()) fail(ExitCode::kUsage, "bench needs --tensors (or \"tensors\" in the plan)");
     if (f->resume && f->study.empty()) fail(ExitCode::kUsage, "--resume needs --study NAME");
     bench::StudyOptions opts;
     opts.database = f->db;

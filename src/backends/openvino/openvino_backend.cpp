@@ -157,9 +157,16 @@ class OpenVinoBackend final : public Backend {
         // Chunks of one size share a compiled model, each with its own request.
         const auto same_size = std::count_if(jobs.begin(), jobs.end(), [&](const Job& j) { return j.count == count; });
         Compiled& compiled = compiled_for(s, static_cast<std::size_t>(same_size) + 1);
-        ov::InferRequest request = compiled.requests[static_cast<std::size_t>(same_size)];
-        // Wraps the caller's memory: no copy; OpenVINO only reads an input.
-        request.set_input_tensor(ov::Tensor(ov::element::f32, s, const_cast<float*>(input + first * per_image)));
+        const auto r = static_cast<std::size_t>(same_size);
+        ov::InferRequest request = compiled.requests[r];
+        // Wraps the caller's memory: no copy; OpenVINO only reads an input. A
+        // request already bound to this memory (a benchmark loop) keeps its
+        // tensor, so the timed call is the inference alone, as in a bare loop.
+        const float* data = input + first * per_image;
+        if (compiled.bound[r] != data) {
+          request.set_input_tensor(ov::Tensor(ov::element::f32, s, const_cast<float*>(data)));
+          compiled.bound[r] = data;
+        }
         jobs.push_back({request, first, count});
       }
       if (jobs.size() == 1) {
@@ -212,6 +219,7 @@ class OpenVinoBackend final : public Backend {
   struct Compiled {
     ov::CompiledModel model;
     std::vector<ov::InferRequest> requests;
+    std::vector<const float*> bound;  // per request: the caller memory its input tensor wraps
   };
 
   // The compiled model for this input shape with at least `requests` infer
@@ -229,6 +237,7 @@ class OpenVinoBackend final : public Backend {
     }
     Compiled& c = it->second;
     while (c.requests.size() < requests) c.requests.push_back(c.model.create_infer_request());
+    c.bound.resize(c.requests.size(), nullptr);
     return c;
   }
 
