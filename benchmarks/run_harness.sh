@@ -35,7 +35,7 @@ if [[ $# -lt 1 ]]; then
   echo "usage: $0 BUILD_DIR [SECONDS]" >&2
   exit 2
 fi
-build=$1
+build=$(cd "$1" && pwd)  # absolute: the artifact is made in a temporary folder
 seconds=${2:-10}
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "SECONDS must be a whole number >= 1 (benchmark_app -t takes one)" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
