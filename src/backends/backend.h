@@ -130,6 +130,11 @@ const BackendInfo& find_backend(std::string_view name);
 // and the key and listing the keys it does take.
 void check_options(const BackendInfo& info, const Options& options);
 
+// The CLI's repeatable "--option backend:key=value" -> options per backend,
+// each checked against its backend. Error(kUsage) naming the entry for a
+// malformed one, an unknown backend or key.
+std::map<std::string, Options> parse_backend_options(const std::vector<std::string>& entries);
+
 // Creates a backend; throws Error(kUnavailable) with the reason when it is not built.
 std::unique_ptr<Backend> create_backend(const BackendInfo& info);
 

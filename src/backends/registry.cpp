@@ -80,4 +80,22 @@ const BackendInfo& find_backend(std::string_view name) {
   fail(ExitCode::kUsage, fmt::format("unknown backend '{}' (known: {})", name, fmt::join(names, ", ")));
 }
 
+std::map<std::string, Options> parse_backend_options(const std::vector<std::string>& entries) {
+  std::map<std::string, std::vector<std::string>> by_backend;
+  for (const auto& e : entries) {
+    const auto colon = e.find(':');
+    if (colon == std::string::npos || colon == 0) {
+      fail(ExitCode::kUsage, fmt::format("--option '{}' is not of the form backend:key=value", e));
+    }
+    by_backend[e.substr(0, colon)].push_back(e.substr(colon + 1));
+  }
+  std::map<std::string, Options> out;
+  for (const auto& [name, kv] : by_backend) {
+    const BackendInfo& info = find_backend(name);
+    out[name] = parse_options(kv);
+    check_options(info, out[name]);
+  }
+  return out;
+}
+
 }  // namespace inferbench::backends

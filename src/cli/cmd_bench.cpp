@@ -18,23 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::map<std::string, backends::Options> parse_bench_options(const std::vector<std::string>& entries) {
-  std::map<std::string, std::vector<std::string>> by_backend;
-  for (const auto& e : entries) {
-    const auto colon = e.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      fail(ExitCode::kUsage, fmt::format("--option '{}' is not of the form backend:key=value", e));
-    }
-    by_backend[e.substr(0, colon)].push_back(e.substr(colon + 1));
-  }
-  std::map<std::string, backends::Options> out;
-  for (const auto& [name, kv] : by_backend) {
-    out[name] = backends::parse_options(kv);
-    backends::check_options(backends::find_backend(name), out[name]);
-  }
-  return out;
-}
-
 std::vector<fs::path> collect_artifacts(const std::vector<std::string>& given, const std::vector<std::string>& dirs) {
   std::vector<fs::path> out(given.begin(), given.end());
   for (const auto& d : dirs) {
@@ -129,7 +112,7 @@ void add_bench(CLI::App& app, int& exit_code) {
     if (given("--batch")) spec.batches = f->batches;
     if (given("--threads")) spec.threads = f->threads;
     if (given("--option")) {
-      for (auto& [k, v] : parse_bench_options(f->options)) spec.options[k] = v;
+      for (auto& [k, v] : backends::parse_backend_options(f->options)) spec.options[k] = v;
     }
     if (given("--tensors")) spec.tensors = f->tensors;
     if (given("--warmup")) spec.timing.warmup_count = f->warmup;

@@ -247,25 +247,6 @@ void add_worker(CLI::App& app, int& exit_code) {
 
 // --- verify -------------------------------------------------------------------
 
-// "backend:key=value" -> options[backend][key] = value.
-std::map<std::string, backends::Options> parse_backend_options(const std::vector<std::string>& entries) {
-  std::map<std::string, std::vector<std::string>> by_backend;
-  for (const auto& e : entries) {
-    const auto colon = e.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      fail(ExitCode::kUsage, fmt::format("--option '{}' is not of the form backend:key=value", e));
-    }
-    by_backend[e.substr(0, colon)].push_back(e.substr(colon + 1));
-  }
-  std::map<std::string, backends::Options> out;
-  for (const auto& [name, kv] : by_backend) {
-    const auto& info = backends::find_backend(name);
-    out[name] = backends::parse_options(kv);
-    backends::check_options(info, out[name]);
-  }
-  return out;
-}
-
 std::vector<fs::path> artifacts_in(const fs::path& dir) {
   std::vector<fs::path> out;
   std::error_code ec;
@@ -323,7 +304,7 @@ void add_verify(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", f->out, "Output folder (verify.json, one folder per worker)");
   cmd->add_flag("--json", f->json, "Print the results as JSON on stdout");
   cmd->callback([f, &exit_code] {
-    const auto options = parse_backend_options(f->options);
+    const auto options = backends::parse_backend_options(f->options);
     std::vector<const backends::BackendInfo*> chosen;
     bool all = false;
     for (const auto& b : f->backends) all = all || b == "all";

@@ -55,18 +55,6 @@ struct Exported {
   std::vector<float> reference;  // kBatch x classes, LibTorch eval mode
 };
 
-// The LibTorch module of the checkpoint itself (unfolded, eval mode): the reference.
-std::vector<float> reference_logits(const fs::path& checkpoint, const std::vector<float>& batch) {
-  const train::Checkpoint ck = train::load_checkpoint(checkpoint);
-  train::TorchModel net(ck.graph);
-  net->load_state(ck.state, checkpoint.string());
-  net->eval();
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = torch::from_blob(const_cast<float*>(batch.data()), {kBatch, 3, kSize, kSize}).clone();
-  const torch::Tensor y = net->forward(x).contiguous();
-  return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
-}
-
 const Exported& exported(const Arch& arch) {
   static std::map<std::string, std::unique_ptr<Exported>> cache;
   auto& slot = cache[arch.name];
@@ -81,7 +69,7 @@ const Exported& exported(const Arch& arch) {
   options.out = e->dir / (arch.name + ".onnx");
   e->onnx = exporters::export_onnx(exporters::load_inference_model(e->checkpoint, true), options);
   e->batch = testutil::random_batch(kBatch, kSize, 5);
-  e->reference = reference_logits(e->checkpoint, e->batch);
+  e->reference = testutil::reference_logits(e->checkpoint, e->batch, kBatch, kSize);
   slot = std::move(e);
   return *slot;
 }

@@ -69,18 +69,6 @@ Exported export_model(const testutil::TempDir& dir, const Arch& arch) {
   return e;
 }
 
-// The LibTorch module of the checkpoint itself (unfolded, eval mode): the reference.
-std::vector<float> reference_logits(const fs::path& checkpoint, const std::vector<float>& batch) {
-  const train::Checkpoint ck = train::load_checkpoint(checkpoint);
-  train::TorchModel net(ck.graph);
-  net->load_state(ck.state, checkpoint.string());
-  net->eval();
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = torch::from_blob(const_cast<float*>(batch.data()), {kBatch, 3, kSize, kSize}).clone();
-  const torch::Tensor y = net->forward(x).contiguous();
-  return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
-}
-
 class OpenCvDnnTest : public testing::TestWithParam<Arch> {};
 
 // max |logit difference| against the reference, relative to max(1, max |reference|).
@@ -110,7 +98,7 @@ TEST_P(OpenCvDnnTest, LogitsMatchTheLibTorchReference) {
   }
   backend->load(e.artifact, {}, 2);
   const auto batch = testutil::random_batch(kBatch, kSize, 5);
-  const std::vector<float> expected = reference_logits(e.checkpoint, batch);
+  const std::vector<float> expected = testutil::reference_logits(e.checkpoint, batch, kBatch, kSize);
 
   // Batch 1 (the first image), then the whole batch through the dynamic batch dimension.
   expect_close(backend->infer(batch.data(), {1, 3, kSize, kSize}), expected, 1);

@@ -67,18 +67,6 @@ const Files& files(const std::string& arch) {
   return it->second;
 }
 
-// The trained module's logits in eval mode, [n, classes] row-major.
-std::vector<float> reference(const fs::path& ckpt, const std::vector<float>& input, std::int64_t n) {
-  const train::Checkpoint ck = train::load_checkpoint(ckpt);
-  train::TorchModel net(ck.graph);
-  net->load_state(ck.state, ckpt.string());
-  net->eval();
-  torch::NoGradGuard no_grad;
-  const torch::Tensor x = torch::from_blob(const_cast<float*>(input.data()), {n, 3, kSize, kSize}, torch::kFloat32);
-  const torch::Tensor y = net->forward(x).contiguous();
-  return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
-}
-
 void expect_close(const Logits& actual, const std::vector<float>& expected, std::int64_t n) {
   ASSERT_EQ(actual.batch, n);
   ASSERT_EQ(actual.classes, 3);
@@ -110,7 +98,7 @@ void expect_reference_logits(const BackendInfo& info, const Artifact& a, const f
     SCOPED_TRACE(n);
     const std::vector<float> x = testutil::random_batch(n, kSize, 100 + static_cast<std::uint64_t>(n));
     const Logits y = b->infer(x.data(), {n, 3, kSize, kSize});
-    expect_close(y, reference(ckpt, x, n), n);
+    expect_close(y, testutil::reference_logits(ckpt, x, n, kSize), n);
   }
 }
 

@@ -37,6 +37,18 @@ std::filesystem::path make_checkpoint(const std::filesystem::path& dir, const Ch
   return path;
 }
 
+std::vector<float> reference_logits(const std::filesystem::path& checkpoint, const std::vector<float>& batch,
+                                    std::int64_t n, int size) {
+  const train::Checkpoint ck = train::load_checkpoint(checkpoint);
+  train::TorchModel net(ck.graph);
+  net->load_state(ck.state, checkpoint.string());
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor x = torch::from_blob(const_cast<float*>(batch.data()), {n, 3, size, size}).clone();
+  const torch::Tensor y = net->forward(x).contiguous();
+  return {y.data_ptr<float>(), y.data_ptr<float>() + y.numel()};
+}
+
 std::vector<float> random_batch(std::int64_t n, int size, std::uint64_t seed) {
   std::mt19937_64 gen(seed);
   std::normal_distribution<float> d(0.0F, 1.0F);

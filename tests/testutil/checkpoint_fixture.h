@@ -20,6 +20,12 @@ struct CheckpointSpec {
 
 std::filesystem::path make_checkpoint(const std::filesystem::path& dir, const CheckpointSpec& spec = {});
 
+// The reference every backend test compares with: the checkpoint's own
+// LibTorch module (unfolded, eval mode, no grad) on an NCHW batch of n images
+// of size x size; logits [n, classes] row-major.
+std::vector<float> reference_logits(const std::filesystem::path& checkpoint, const std::vector<float>& batch,
+                                    std::int64_t n, int size);
+
 // A preprocessed batch like the test split's: N x 3 x size x size floats drawn
 // from N(0, 1) with `seed`.
 std::vector<float> random_batch(std::int64_t n, int size, std::uint64_t seed);
