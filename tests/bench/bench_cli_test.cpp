@@ -239,5 +239,31 @@ TEST_F(BenchCli, BadPlansAreUsageErrors) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
 }
 
+TEST_F(BenchCli, BadResultsCompareAndDescribeInputs) {
+  const fs::path missing = dir_.path() / "nowhere.db";
+  auto r = run_cli({"results", "--db", missing.string(), "list"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("nowhere.db"), std::string::npos) << r.err;
+
+  // Two studies with nothing in common: compare says so rather than printing an empty table.
+  ASSERT_EQ(run_cli(bench_args("one", {artifact("x.onnx").string(), "--scenarios", "single-stream"})).exit_code, 0);
+  ASSERT_EQ(run_cli(bench_args("two", {artifact("y.onnx").string(), "--scenarios", "batch", "--batch", "2"}))
+                .exit_code,
+            0);
+  r = run_cli({"compare", "one", "two", "--db", db_.string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("no matching successful runs"), std::string::npos) << r.err;
+
+  r = run_cli({"describe", (dir_.path() / "absent.onnx").string(), "--size", "8"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("absent.onnx"), std::string::npos) << r.err;
+  const fs::path bare = dir_.path() / "bare.onnx";
+  testutil::write_text(bare, "made elsewhere");
+  r = run_cli({"describe", bare.string(), "--from-tensors", tensors_.string(), "--size", "16"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // the tensors are 8x8
+  EXPECT_NE(r.err.find("--size 16 contradicts"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(bare.string() + ".json"));
+}
+
 }  // namespace
 }  // namespace inferbench
