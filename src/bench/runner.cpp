@@ -245,8 +245,13 @@ void fill_summary(results::Result& r, const Summary& s) {
 
 StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
   const std::vector<PlannedRun> runs = expand_plan(spec);
-  const data::SplitTensors tensors_check = data::load_split_tensors(spec.tensors);  // fail early on bad tensors
-  (void)tensors_check;
+  // Fail early on a missing split (each worker reads and checks it in full).
+  std::error_code ec;
+  if (!fs::is_regular_file(spec.tensors / "meta.json", ec)) {
+    fail(ExitCode::kInput, fmt::format("'{}': no preprocessed split there (expected meta.json, x.npy, y.npy from "
+                                       "`data export-tensors`)",
+                                       spec.tensors.string()));
+  }
   const auto verify = read_verify(spec.verify_reports);
 
   results::Store store = results::Store::open(options.database);

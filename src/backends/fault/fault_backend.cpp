@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "backends/backend.h"
@@ -73,11 +74,10 @@ class FaultBackend final : public Backend {
         out.values[static_cast<std::size_t>(i * classes_ + k)] = static_cast<float>(sum / static_cast<double>(hw));
       }
     }
-    // Busy-wait rather than sleep: the scheduler's wake-up delay would add to a
-    // sleep, and the point is a latency known to the microsecond.
-    if (latency_.count() > 0)
-      while (std::chrono::steady_clock::now() - start < latency_) {
-      }
+    // Sleep rather than spin: a sleeping thread does not compete for the cores,
+    // so on a busy machine its latency stays the requested one plus the
+    // wake-up delay (tens of microseconds), where a spinning one is preempted.
+    if (latency_.count() > 0) std::this_thread::sleep_until(start + latency_);
     return out;
   }
 
@@ -125,7 +125,7 @@ BackendInfo fault_backend_info() {
   b.formats = {"checkpoint", "torchscript", "onnx", "openvino"};
   b.options = {{"fault", "none", "none|crash|abort|hang|oom|error|exit"},
                {"at", "infer", "load|infer"},
-               {"latency_us", "0", "N >= 0: each infer() takes at least N microseconds (busy wait)"}};
+               {"latency_us", "0", "N >= 0: each infer() takes at least N microseconds (sleeps)"}};
   b.concurrent_infer = true;  // infer() only reads the loaded model
   b.available = true;
   b.version = "1";
