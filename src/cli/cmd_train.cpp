@@ -50,6 +50,8 @@ void add_train_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--normalization", c.normalization, "imagenet, unit or symmetric")
       ->check(CLI::IsMember({"imagenet", "unit", "symmetric"}));
   cmd->add_flag("--freeze-backbone", c.freeze_backbone, "Train only the classifier (fine-tuning with --init-from)");
+  cmd->add_flag("--zero-init-residual", c.zero_init_residual,
+                "resnet50: start each bottleneck's last batch norm at 0, so every block begins as the identity");
   cmd->add_option("--init-from", c.init_from, "Start from a torchvision state_dict (.pth) of the same architecture")
       ->check(CLI::ExistingFile);
   cmd->add_option("--width-mult", c.width_mult, "Width multiplier (mobilenet_v2 only)")->check(CLI::PositiveNumber);

@@ -32,6 +32,9 @@ void TrainConfig::validate() const {
   if (std::find(known.begin(), known.end(), model) == known.end()) {
     bad(fmt::format("--model '{}' is not known (expected one of: {})", model, fmt::join(known, ", ")));
   }
+  if (zero_init_residual && model != "resnet50") {
+    bad(fmt::format("--zero-init-residual applies to resnet50 only (not '{}')", model));
+  }
   // All three architectures downsample by 32: below that the last feature map
   // is 1x1 and mostly padding, which no recipe trains usefully.
   if (image_size < 32) bad(fmt::format("--size {} is too small for {}: it downsamples by 32, so use at least 32", image_size, model));
@@ -66,6 +69,7 @@ nlohmann::json TrainConfig::to_json() const {
           {"augment", augment},
           {"normalization", normalization},
           {"freeze_backbone", freeze_backbone},
+          {"zero_init_residual", zero_init_residual},
           {"init_from", init_from},
           {"width_mult", width_mult},
           {"dropout", dropout ? nlohmann::json(*dropout) : nlohmann::json(nullptr)},
@@ -211,6 +215,12 @@ TrainResult train(const data::Manifest& manifest, const TrainConfig& config) {
 
   torch::manual_seed(config.seed);
   TorchModel net(graph);
+  if (config.zero_init_residual) {
+    torch::NoGradGuard no_grad;
+    for (auto& [name, tensor] : net->named_state()) {
+      if (name.starts_with("layer") && name.ends_with(".bn3.weight")) tensor.zero_();
+    }
+  }
   if (!config.init_from.empty()) {
     auto state = read_state_dict(config.init_from);
     // A different class count (e.g. ImageNet's 1000): keep the fresh classifier.

@@ -38,6 +38,10 @@ struct TrainConfig {
   std::string augment = "standard";        // none, light, standard, strong
   std::string normalization = "imagenet";  // preprocessing preset
   bool freeze_backbone = false;            // train only the classifier (with --init-from)
+  // ResNet50 only: start the last batch norm of every bottleneck (layerN.M.bn3)
+  // at weight 0, so each residual block begins as the identity (torchvision's
+  // zero_init_residual; Goyal et al. 2017).
+  bool zero_init_residual = false;
   std::string init_from;                   // torchvision state_dict (.pth) to start from
   double width_mult = 1.0;                 // mobilenet_v2 only
   std::optional<double> dropout;           // nullopt = architecture default

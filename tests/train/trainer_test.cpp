@@ -215,6 +215,12 @@ TEST(TrainTest, BadInputsGetClearErrorsAndCodes) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("none.csv"), std::string::npos) << r.err;
 
+  auto zero = train_args(manifest, d / "z", 1);
+  zero.push_back("--zero-init-residual");  // the model in train_args is not resnet50
+  r = run_cli(zero);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--zero-init-residual applies to resnet50 only"), std::string::npos) << r.err;
+
   // A run exists: refuse to overwrite without --resume or --force; refuse to
   // resume with other settings.
   ASSERT_EQ(run_cli(train_args(manifest, d / "run", 1)).exit_code, 0);
