@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 #include <system_error>
 
@@ -102,6 +103,21 @@ Artifact describe_artifact(const fs::path& path) {
   a.path = path;
   a.format = format_of(path);
   return a;
+}
+
+std::vector<fs::path> artifacts_in(const fs::path& dir, bool with_checkpoints) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail(ExitCode::kInput, fmt::format("'{}': not a folder of exports", dir.string()));
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto ext = e.path().extension().string();
+    if (ext == ".pt" || ext == ".onnx" || ext == ".xml" || (with_checkpoints && ext == ".ckpt")) {
+      out.push_back(e.path());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  if (out.empty()) fail(ExitCode::kInput, fmt::format("'{}' holds no .pt, .onnx or .xml artifact", dir.string()));
+  return out;
 }
 
 void write_sidecar(const Artifact& a) { write_file_atomic(sidecar_path(a.path), dump_json(to_json(a), 2) + "\n"); }

@@ -74,6 +74,11 @@ Artifact artifact_from_json(const nlohmann::json& j, const std::filesystem::path
 // Throws Error(kInput) when the artifact itself does not exist.
 Artifact describe_artifact(const std::filesystem::path& path);
 
+// The model files in an export folder (.pt, .onnx, .xml; with_checkpoints
+// adds .ckpt), sorted. Error(kInput) naming the folder when it is not one or
+// holds none.
+std::vector<std::filesystem::path> artifacts_in(const std::filesystem::path& dir, bool with_checkpoints);
+
 // Writes the sidecar atomically.
 void write_sidecar(const Artifact& a);
 

@@ -21,14 +21,7 @@ namespace {
 std::vector<fs::path> collect_artifacts(const std::vector<std::string>& given, const std::vector<std::string>& dirs) {
   std::vector<fs::path> out(given.begin(), given.end());
   for (const auto& d : dirs) {
-    std::error_code ec;
-    if (!fs::is_directory(d, ec)) fail(ExitCode::kInput, fmt::format("'{}': not a folder of exports", d));
-    std::vector<fs::path> found;
-    for (const auto& e : fs::directory_iterator(d)) {
-      const auto ext = e.path().extension().string();
-      if (ext == ".pt" || ext == ".onnx" || ext == ".xml" || ext == ".ckpt") found.push_back(e.path());
-    }
-    std::sort(found.begin(), found.end());
+    const auto found = backends::artifacts_in(d, /*with_checkpoints=*/true);
     out.insert(out.end(), found.begin(), found.end());
   }
   return out;

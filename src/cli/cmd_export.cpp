@@ -247,19 +247,6 @@ void add_worker(CLI::App& app, int& exit_code) {
 
 // --- verify -------------------------------------------------------------------
 
-std::vector<fs::path> artifacts_in(const fs::path& dir) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) fail(ExitCode::kInput, fmt::format("'{}': not a folder of exports", dir.string()));
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const auto ext = e.path().extension().string();
-    if (ext == ".pt" || ext == ".onnx" || ext == ".xml") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  if (out.empty()) fail(ExitCode::kInput, fmt::format("'{}' holds no .pt, .onnx or .xml artifact", dir.string()));
-  return out;
-}
-
 std::vector<float> read_logits(const fs::path& file, std::int64_t& classes) {
   const data::NpyArray a = data::read_npy(file);
   if (a.dtype != "<f4" || a.shape.size() != 2) {
@@ -318,7 +305,7 @@ void add_verify(CLI::App& app, int& exit_code) {
     std::vector<fs::path> artifacts(f->artifacts.begin(), f->artifacts.end());
     if (artifacts.empty()) {
       if (f->dir.empty()) fail(ExitCode::kUsage, "give the artifacts or --dir (the folder `inferbench export` wrote)");
-      artifacts = artifacts_in(f->dir);
+      artifacts = backends::artifacts_in(f->dir, /*with_checkpoints=*/false);
     }
     const data::SplitTensors tensors = data::load_split_tensors(f->tensors);
     const std::vector<std::int64_t> labels(tensors.y.as_i64(), tensors.y.as_i64() + tensors.count);
