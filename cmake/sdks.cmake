@@ -1,4 +1,5 @@
-# Optional inference SDKs: ONNX Runtime and OpenVINO.
+# Optional inference SDKs: ONNX Runtime and OpenVINO; and the report's charting
+# library, Apache ECharts (npm), which the HTML report inlines.
 #
 # Installed by package name with scripts/install_sdks.sh into <repo>/.deps, or taken from
 # the user's own install via -DONNXRUNTIME_ROOT=<dir with include/ and lib/> and
@@ -11,6 +12,9 @@
 #   INFERBENCH_HAVE_OPENVINO     ON/OFF; target openvino::runtime when ON
 #   INFERBENCH_OPENVINO_REASON     why it is OFF (empty when ON)
 #   INFERBENCH_OPENVINO_VERSION    e.g. 2026.4.1
+#   INFERBENCH_HAVE_ECHARTS      ON/OFF; INFERBENCH_ECHARTS_JS (cache) is the file embedded
+#   INFERBENCH_ECHARTS_REASON      why it is OFF (empty when ON)
+#   INFERBENCH_ECHARTS_VERSION     e.g. 6.1.0 (from the package.json beside dist/)
 #
 # Notes: the OpenVINO wheel is built with _GLIBCXX_USE_CXX11_ABI=1 (same as Debian) and
 # bundles its own libtbb.so.12 (oneTBB 2021.13, found via RPATH $ORIGIN); Debian ships
@@ -28,6 +32,7 @@ option(INFERBENCH_WITH_OPENVINO "Use OpenVINO if found" ON)
 unset(INFERBENCH_SDK_ONNXRUNTIME_ROOT)
 unset(INFERBENCH_SDK_OpenVINO_DIR)
 unset(INFERBENCH_SDK_OPENVINO_VERSION)
+unset(INFERBENCH_SDK_ECHARTS_JS)
 if(EXISTS "${INFERBENCH_DEPS_DIR}/sdk-paths.cmake")
   include("${INFERBENCH_DEPS_DIR}/sdk-paths.cmake")
 endif()
@@ -138,4 +143,44 @@ if(INFERBENCH_HAVE_OPENVINO)
   message(STATUS "OpenVINO: ${INFERBENCH_OPENVINO_VERSION} (${OpenVINO_DIR})")
 else()
   message(STATUS "OpenVINO: not used - ${INFERBENCH_OPENVINO_REASON}")
+endif()
+
+# --------------------------------------------------------------------- ECharts
+# echarts.min.js is embedded into the binary (src/report); without it the build
+# still works and `inferbench report` writes Markdown and CSV but no HTML.
+set(INFERBENCH_HAVE_ECHARTS OFF)
+set(INFERBENCH_ECHARTS_REASON "")
+set(INFERBENCH_ECHARTS_VERSION "")
+if(INFERBENCH_SDK_ECHARTS_JS)
+  set(_echarts_default "${INFERBENCH_SDK_ECHARTS_JS}")
+else()
+  set(_echarts_default "${INFERBENCH_DEPS_DIR}/npm/node_modules/echarts/dist/echarts.min.js")
+endif()
+set(INFERBENCH_ECHARTS_JS "${_echarts_default}" CACHE FILEPATH
+    "Apache ECharts' dist/echarts.min.js, inlined into the HTML report")
+# Follow the default when it moves unless the user set the path.
+if(DEFINED _INFERBENCH_ECHARTS_DEFAULT AND "${INFERBENCH_ECHARTS_JS}" STREQUAL "${_INFERBENCH_ECHARTS_DEFAULT}")
+  set(INFERBENCH_ECHARTS_JS "${_echarts_default}" CACHE FILEPATH "Apache ECharts' dist/echarts.min.js" FORCE)
+endif()
+set(_INFERBENCH_ECHARTS_DEFAULT "${_echarts_default}" CACHE INTERNAL "")
+if(EXISTS "${INFERBENCH_ECHARTS_JS}")
+  set(INFERBENCH_HAVE_ECHARTS ON)
+  set(INFERBENCH_ECHARTS_VERSION "unknown")
+  get_filename_component(_echarts_pkg "${INFERBENCH_ECHARTS_JS}" DIRECTORY)
+  set(_echarts_pkg "${_echarts_pkg}/../package.json")
+  if(EXISTS "${_echarts_pkg}")
+    # Re-run CMake when the package (its version) changes; the .js itself is an
+    # OBJECT_DEPENDS of the embedding source (src/report).
+    set_property(DIRECTORY "${CMAKE_SOURCE_DIR}" APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${_echarts_pkg}")
+    file(READ "${_echarts_pkg}" _echarts_json)
+    string(JSON _echarts_name ERROR_VARIABLE _echarts_err GET "${_echarts_json}" name)
+    string(JSON _echarts_ver ERROR_VARIABLE _echarts_err GET "${_echarts_json}" version)
+    if(NOT _echarts_err AND _echarts_name STREQUAL "echarts")
+      set(INFERBENCH_ECHARTS_VERSION "${_echarts_ver}")
+    endif()
+  endif()
+  message(STATUS "ECharts: ${INFERBENCH_ECHARTS_VERSION} (${INFERBENCH_ECHARTS_JS})")
+else()
+  set(INFERBENCH_ECHARTS_REASON "ECharts not found at ${INFERBENCH_ECHARTS_JS} (run scripts/setup.sh)")
+  message(STATUS "ECharts: not used - ${INFERBENCH_ECHARTS_REASON}; the HTML report is unavailable")
 endif()

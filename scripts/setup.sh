@@ -9,6 +9,8 @@
 #
 # Debian's python3-torch / python3-torchvision are test dependencies: tests
 # compare our models and weight import with torchvision's own definitions.
+# chromium is one too: the report test opens the HTML report in headless
+# Chromium and checks that every chart rendered.
 set -euo pipefail
 
 packages=(
@@ -20,7 +22,12 @@ packages=(
   libtorch-dev
   libgtest-dev libbenchmark-dev
   python3 python3-venv python3-numpy python3-torch python3-torchvision
+  chromium
 )
+# npm fetches ECharts (and ONNX Runtime's headers). A Node.js from elsewhere
+# (e.g. NodeSource's nodejs, which provides and conflicts with Debian's npm)
+# already has it: ask for Debian's only when there is no npm at all.
+command -v npm >/dev/null || packages+=(npm)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3-pil) ;;

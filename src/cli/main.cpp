@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   inferbench::cli::add_train_commands(app, exit_code);
   inferbench::cli::add_export_commands(app, exit_code);
   inferbench::cli::add_bench_commands(app, exit_code);
+  inferbench::cli::add_report_commands(app, exit_code);
+  inferbench::cli::add_run_commands(app, exit_code);
   app.parse_complete_callback([&] { inferbench::Progress::set_enabled(!quiet); });
 
   try {

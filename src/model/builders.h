@@ -31,6 +31,11 @@ struct BuildOptions {
   std::optional<double> stochastic_depth_prob;
 };
 
+// The smallest image side the trainer and `run` accept: every architecture
+// here downsamples by 32, so a smaller image leaves less than one pixel to
+// the last stage (it still runs thanks to padding, but learns nothing there).
+inline constexpr std::int64_t kMinImageSize = 32;
+
 // The names build_model accepts, in a fixed order.
 const std::vector<std::string>& known_models();
 

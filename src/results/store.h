@@ -19,8 +19,12 @@
 // - JSON and CSV exports are views of the database; the JSON one is the
 //   canonical, schema-versioned machine format.
 //
-// Units: latencies and times in seconds, throughput in images per second,
-// memory in KiB. Timestamps are ISO 8601 UTC text (utc_now()).
+// Units (as the bench runner, src/bench/runner.cpp, writes them): raw samples
+// and the latency figures (min ... max, mean, stddev, ci_lo/ci_hi) in
+// milliseconds per request (one batch; for cold-start, load plus first
+// inference of one fresh worker); load_s and first_inference_s in seconds;
+// throughput in images per second; memory in KiB. Timestamps are ISO 8601 UTC
+// text (utc_now()).
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -96,7 +100,7 @@ struct RunRecord {
   nlohmann::json environment = nlohmann::json::object();    // machine, OS, library versions, build
   nlohmann::json configuration = nlohmann::json::object();  // everything that defines the run
   Result result;
-  std::vector<double> samples;  // raw latencies in the order measured (finite values)
+  std::vector<double> samples;  // raw latencies in ms, in the order measured (finite values)
 
   friend bool operator==(const RunRecord&, const RunRecord&) = default;
 };

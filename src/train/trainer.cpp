@@ -37,7 +37,10 @@ void TrainConfig::validate() const {
   }
   // All three architectures downsample by 32: below that the last feature map
   // is 1x1 and mostly padding, which no recipe trains usefully.
-  if (image_size < 32) bad(fmt::format("--size {} is too small for {}: it downsamples by 32, so use at least 32", image_size, model));
+  if (image_size < model::kMinImageSize) {
+    bad(fmt::format("--size {} is too small for {}: it downsamples by 32, so use at least {}", image_size, model,
+                    model::kMinImageSize));
+  }
   if (epochs < 1) bad(fmt::format("--epochs must be at least 1, got {}", epochs));
   if (batch_size < 2) bad(fmt::format("--batch-size must be at least 2 (batch norm needs 2), got {}", batch_size));
   if (optimizer != "sgd" && optimizer != "adamw") bad(fmt::format("--optimizer '{}' (expected sgd or adamw)", optimizer));

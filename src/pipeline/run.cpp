@@ -1,0 +1,515 @@
+#include "pipeline/run.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "bench/runner.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/json.h"
+#include "common/progress.h"
+#include "model/builders.h"
+#include "model/ir.h"
+#include "backends/backend.h"
+#include "pipeline/stage.h"
+#include "results/store.h"
+
+namespace inferbench::pipeline {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json default_config() {
+  // The budget is recorded in benchmarks/training-budget.md (accuracy and time
+  // per model on the 2-core reference machine).
+  json light = {{"epochs", 10}, {"augment", "light"}};
+  // ResNet50 costs 3.7x MobileNetV2 per epoch: fewer epochs at a higher
+  // learning rate, each block starting as the identity (68% -> 87% test top-1).
+  json resnet = {{"epochs", 8}, {"augment", "light"}, {"lr", 0.05}, {"zero-init-residual", true}};
+  return {
+      {"data", nullptr},
+      {"synth", {{"per-class", 400}, {"size", 128}, {"seed", 1}}},
+      {"scan", json::object()},
+      {"split", json::object()},
+      {"tensors", json::object()},
+      {"models",
+       {{{"model", "mobilenet_v2"}, {"size", 64}, {"train", light}},
+        {{"model", "efficientnet_b0"}, {"size", 64}, {"train", light}},
+        {{"model", "resnet50"}, {"size", 64}, {"train", resnet}}}},
+      {"export", json::object()},
+      {"verify", json::object()},
+      // Latency at batch 1 and throughput at 8 and 32 for every artifact in
+      // every backend that can run it, interleaved. Each run is timed for at
+      // least 662 requests (p99 at 99% confidence) and 1 s, at most 5 s
+      // (recorded as stopped short when the 662 do not fit).
+      {"bench",
+       {{"scenarios", {"single-stream", "batch"}},
+        {"batches", {8, 32}},
+        {"order", "interleaved"},
+        {"timing",
+         {{"warmup_count", 5}, {"warmup_seconds", 0.3}, {"min_count", 662}, {"min_seconds", 1.0}, {"max_seconds", 5.0}}}}},
+      {"report", json::object()},
+  };
+}
+
+std::vector<std::string> to_flags(const json& flags, const std::string& where) {
+  if (!flags.is_object()) fail(ExitCode::kInput, fmt::format("{}: expected an object of flags, got {}", where, flags.dump()));
+  auto scalar = [&](const std::string& key, const json& v) -> std::string {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+    if (v.is_number()) return fmt::format("{}", v.get<double>());
+    fail(ExitCode::kInput, fmt::format("{}.{}: expected a string, a number, a bool or a list of them, got {}", where,
+                                       key, v.dump()));
+  };
+  std::vector<std::string> out;
+  for (const auto& [key, v] : flags.items()) {
+    std::string name = key.rfind("--", 0) == 0 ? key : "--" + key;
+    std::replace(name.begin(), name.end(), '_', '-');
+    if (v.is_boolean()) {
+      if (v.get<bool>()) out.push_back(name);
+      continue;
+    }
+    out.push_back(name);
+    if (v.is_array()) {
+      std::vector<std::string> parts;
+      for (const auto& x : v) parts.push_back(scalar(key, x));
+      out.push_back(fmt::format("{}", fmt::join(parts, ",")));
+    } else {
+      out.push_back(scalar(key, v));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+const std::vector<std::string> kTopKeys{"data",   "synth",  "scan",  "split", "tensors",
+                                        "models", "export", "verify", "bench", "report"};
+
+// Flags that run sets itself; a config naming them would fight it.
+void refuse_flags(const json& flags, const std::string& where, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    std::string dashed = n;
+    std::string under = n;
+    std::replace(under.begin(), under.end(), '-', '_');
+    for (const auto& k : {dashed, under, "--" + dashed}) {
+      if (flags.contains(k)) {
+        fail(ExitCode::kInput, fmt::format("{}: '{}' is set by `inferbench run` itself; leave it out", where, k));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+json resolve_config(const json& overlay, const std::string& source) {
+  if (!overlay.is_object()) fail(ExitCode::kInput, fmt::format("'{}': a run config is a JSON object", source));
+  for (const auto& [k, v] : overlay.items()) {
+    if (std::find(kTopKeys.begin(), kTopKeys.end(), k) == kTopKeys.end()) {
+      fail(ExitCode::kInput, fmt::format("'{}': unknown key '{}' (known: {})", source, k, fmt::join(kTopKeys, ", ")));
+    }
+  }
+  json c = default_config();
+  c.merge_patch(overlay);
+  for (const auto& k : kTopKeys) {
+    if (!c.contains(k)) c[k] = k == "data" ? json(nullptr) : json::object();  // merge_patch deletes a key set to null
+  }
+  if (!c["data"].is_null() && !c["data"].is_string()) {
+    fail(ExitCode::kInput, fmt::format("'{}': \"data\" must be a folder path or null", source));
+  }
+  for (const char* k : {"synth", "scan", "split", "tensors", "export", "verify", "report"}) {
+    (void)to_flags(c[k], fmt::format("'{}': \"{}\"", source, k));  // checks the value types
+  }
+  refuse_flags(c["synth"], fmt::format("'{}': \"synth\"", source), {"out"});
+  refuse_flags(c["scan"], fmt::format("'{}': \"scan\"", source), {"out", "json"});
+  refuse_flags(c["split"], fmt::format("'{}': \"split\"", source), {"out", "manifest", "data", "json"});
+  refuse_flags(c["tensors"], fmt::format("'{}': \"tensors\"", source), {"out", "manifest", "split", "size"});
+  refuse_flags(c["export"], fmt::format("'{}': \"export\"", source), {"out", "json"});
+  refuse_flags(c["verify"], fmt::format("'{}': \"verify\"", source), {"out", "checkpoint", "tensors", "dir", "json"});
+  refuse_flags(c["report"], fmt::format("'{}': \"report\"", source), {"out", "db", "study"});
+
+  const json& models = c["models"];
+  if (!models.is_array() || models.empty()) {
+    fail(ExitCode::kInput, fmt::format("'{}': \"models\" must be a non-empty list", source));
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    const json& m = models[i];
+    const std::string where = fmt::format("'{}': models[{}]", source, i);
+    if (!m.is_object() || !m.contains("model") || !m["model"].is_string()) {
+      fail(ExitCode::kInput, fmt::format("{}: expected {{\"model\": NAME, \"size\": PIXELS, \"train\": {{...}}}}", where));
+    }
+    for (const auto& [k, v] : m.items()) {
+      if (k != "model" && k != "size" && k != "train") {
+        fail(ExitCode::kInput, fmt::format("{}: unknown key '{}' (known: model, size, train)", where, k));
+      }
+    }
+    const std::string name = m["model"].get<std::string>();
+    const auto& known = model::known_models();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      fail(ExitCode::kInput, fmt::format("{}: unknown model '{}' (known: {})", where, name, fmt::join(known, ", ")));
+    }
+    if (!seen.insert(name).second) fail(ExitCode::kInput, fmt::format("{}: '{}' is listed twice", where, name));
+    if (!m.contains("size") || !m["size"].is_number_integer()) {
+      fail(ExitCode::kInput, fmt::format("{}: \"size\" (training and inference image size, pixels) is required", where));
+    }
+    const auto size = m["size"].get<std::int64_t>();
+    const auto min_size =
+        std::max(model::kMinImageSize, model::min_input_size(model::build_model(name, 2)).value_or(4097));
+    if (size < min_size || size > 4096) {
+      fail(ExitCode::kInput, fmt::format("{}: size {} is out of range for {} (at least {}, at most 4096)", where, size,
+                                         name, min_size));
+    }
+    const json train = m.value("train", json::object());
+    (void)to_flags(train, where + ".train");
+    refuse_flags(train, where + ".train", {"manifest", "model", "size", "out", "resume", "force", "json"});
+  }
+  json bench = c["bench"];
+  if (!bench.is_object()) fail(ExitCode::kInput, fmt::format("'{}': \"bench\" must be a plan object", source));
+  for (const char* k : {"artifacts", "tensors", "verify_reports"}) {
+    if (bench.contains(k)) {
+      fail(ExitCode::kInput, fmt::format("'{}': bench.{} is filled in by `inferbench run`; leave it out", source, k));
+    }
+  }
+  try {
+    (void)bench::plan_from_json(bench);
+  } catch (const Error& e) {
+    fail(ExitCode::kInput, fmt::format("'{}': \"bench\": {}", source, e.what()));
+  }
+  return c;
+}
+
+namespace {
+
+std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// The preprocessing a model's test tensors need: its size and normalisation.
+struct TensorGroup {
+  int size = 0;
+  std::string normalization;
+  std::string name() const { return fmt::format("{}-{}", size, normalization); }
+};
+
+TensorGroup group_of(const json& m) {
+  const json train = m.value("train", json::object());
+  std::string norm = "imagenet";
+  for (const char* k : {"normalization", "--normalization"}) {
+    if (train.contains(k)) norm = train[k].get<std::string>();
+  }
+  return {m["size"].get<int>(), norm};
+}
+
+json read_json_file(const fs::path& p) {
+  try {
+    return json::parse(read_file_text(p));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+void print_training_table(const fs::path& out, const json& models) {
+  std::string table = fmt::format("{:<16} {:>6} {:>8} {:>8} {:>9} {:>9}\n", "model", "size", "top-1", "top-5",
+                                  "macro-F1", "train s");
+  bool any = false;
+  for (const auto& m : models) {
+    const std::string name = m["model"];
+    const json r = read_json_file(out / "train" / (name + ".json"));
+    if (!r.is_object() || !r.contains("test")) continue;
+    const json& t = r["test"];
+    table += fmt::format("{:<16} {:>6} {:>7.1f}% {:>7.1f}% {:>9.3f} {:>9.0f}\n", name, m["size"].get<int>(),
+                         100 * t.value("top1", 0.0), 100 * t.value("top5", 0.0), t.value("macro_f1", 0.0),
+                         r.value("seconds", 0.0));
+    any = true;
+  }
+  if (any) std::fputs(("\nTraining (test split):\n" + table).c_str(), stdout);
+}
+
+}  // namespace
+
+int run_study(const json& config, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const fs::path out = options.out;
+  const fs::path state = out / "stages";
+  const fs::path data = out / "data";
+  const fs::path db = out / "results.db";
+  std::error_code ec;
+  fs::create_directories(state, ec);
+  if (ec) fail(ExitCode::kOutput, fmt::format("'{}': cannot create the folder: {}", state.string(), ec.message()));
+  write_file_atomic(out / "run-config.json", dump_json(config) + "\n");
+
+  std::vector<Stage> stages;
+  // 1. Data.
+  fs::path dataset;
+  if (config["data"].is_null()) {
+    dataset = out / "synth-fruit";
+    Stage s;
+    s.name = "synth";
+    s.title = "synthesise the built-in fruit dataset";
+    s.outputs = {dataset};
+    s.commands = {{concat({"data", "synth", "--out", dataset.string()}, to_flags(config["synth"], "synth")), {}}};
+    stages.push_back(std::move(s));
+  } else {
+    dataset = config["data"].get<std::string>();
+    if (!fs::is_directory(dataset, ec)) {
+      fail(ExitCode::kInput, fmt::format("'{}': no dataset folder there (expected <class>/ folders of images, or "
+                                         "train/ and test/ folders of them)",
+                                         dataset.string()));
+    }
+  }
+  {
+    Stage s;
+    s.name = "scan";
+    s.title = fmt::format("scan {}", dataset.string());
+    s.inputs = {dataset};
+    s.outputs = {data / "scan-manifest.csv"};
+    s.commands = {{concat({"data", "scan", dataset.string(), "--out", data.string()}, to_flags(config["scan"], "scan")),
+                   out / "logs" / "scan.txt"}};
+    stages.push_back(std::move(s));
+  }
+  {
+    Stage s;
+    s.name = "split";
+    s.title = "split into train / val / test (balanced test split)";
+    s.inputs = {data / "scan-manifest.csv"};
+    s.outputs = {data / "manifest.csv"};
+    s.commands = {{concat({"data", "split", "--manifest", (data / "scan-manifest.csv").string(), "--out", data.string()},
+                          to_flags(config["split"], "split")),
+                   out / "logs" / "split.txt"}};
+    stages.push_back(std::move(s));
+  }
+  std::map<std::string, TensorGroup> groups;
+  for (const auto& m : config["models"]) groups.emplace(group_of(m).name(), group_of(m));
+  for (const auto& [gname, g] : groups) {
+    Stage s;
+    s.name = "tensors-" + gname;
+    s.title = fmt::format("preprocess the test split at {}x{} ({}) for verify and bench", g.size, g.size,
+                          g.normalization);
+    s.inputs = {data / "manifest.csv"};
+    const fs::path dir = out / "tensors" / ("test-" + gname);
+    s.outputs = {dir};
+    s.commands = {{concat({"data", "export-tensors", "--manifest", (data / "manifest.csv").string(), "--split", "test",
+                           "--size", std::to_string(g.size), "--normalization", g.normalization, "--out",
+                           dir.string()},
+                          to_flags(config["tensors"], "tensors")),
+                   out / "logs" / (s.name + ".txt")}};
+    stages.push_back(std::move(s));
+  }
+
+  // 2. Train, export, verify each model. A model that fails is recorded and
+  // the others go on.
+  for (const auto& m : config["models"]) {
+    const std::string name = m["model"];
+    const int size = m["size"];
+    const json train = m.value("train", json::object());
+    const fs::path tdir = out / "train" / name;
+    const fs::path ckpt = tdir / "model.ckpt";
+    {
+      Stage s;
+      s.name = "train-" + name;
+      s.title = fmt::format("train {} at {}x{} ({} epochs)", name, size, size,
+                            train.contains("epochs") ? train["epochs"].dump() : "default");
+      s.inputs = {data / "manifest.csv"};
+      s.outputs = {ckpt, tdir / "eval.json"};
+      s.required = false;
+      s.commands = {{concat({"train", "--manifest", (data / "manifest.csv").string(), "--model", name, "--size",
+                             std::to_string(size), "--out", tdir.string(), "--json"},
+                            to_flags(train, "models." + name + ".train")),
+                     out / "train" / (name + ".json")}};
+      // An attempt with the same key that was interrupted continues from its
+      // last finished epoch (same result as an uninterrupted run); anything
+      // else starts over.
+      s.resumes = true;
+      s.prepare = [tdir](Stage& st, const std::string&, bool resumable) {
+        std::error_code e;
+        st.commands[0].args.push_back(resumable && fs::exists(tdir / "last.ckpt", e) ? "--resume" : "--force");
+      };
+      stages.push_back(std::move(s));
+    }
+    const fs::path edir = out / "export" / name;
+    {
+      Stage s;
+      s.name = "export-" + name;
+      s.title = fmt::format("export {} to every format", name);
+      s.inputs = {ckpt};
+      s.outputs = {edir};
+      s.required = false;
+      s.needs = {"train-" + name};
+      s.commands = {{concat({"export", ckpt.string(), "--out", edir.string()}, to_flags(config["export"], "export")),
+                     out / "logs" / (s.name + ".txt")}};
+      // A re-export starts from an empty folder, so no stale artifact of an
+      // earlier run is benchmarked.
+      s.prepare = [edir](Stage&, const std::string&, bool) {
+        std::error_code e;
+        fs::remove_all(edir, e);
+      };
+      stages.push_back(std::move(s));
+    }
+    {
+      Stage s;
+      s.name = "verify-" + name;
+      s.title = fmt::format("verify every export of {} in every backend", name);
+      const fs::path tensors = out / "tensors" / ("test-" + group_of(m).name());
+      const fs::path vdir = out / "verify" / name;
+      s.inputs = {ckpt, edir, tensors};
+      s.outputs = {vdir / "verify.json"};
+      s.required = false;
+      s.ok_codes = {0, static_cast<int>(ExitCode::kVerifyFailed), static_cast<int>(ExitCode::kPartial)};
+      s.needs = {"export-" + name};
+      s.commands = {{concat({"verify", "--checkpoint", ckpt.string(), "--tensors", tensors.string(), "--dir",
+                             edir.string(), "--out", vdir.string()},
+                            to_flags(config["verify"], "verify")),
+                     out / "verify" / (name + ".txt")}};
+      stages.push_back(std::move(s));
+    }
+  }
+
+  // 3. Benchmark: one study in the results database for every model; one
+  // bench command per preprocessing group (each group has its own tensors).
+  // Planned at its turn, from the checkpoints, exports and verify reports that
+  // exist then: a model whose training failed is left out (its stage says
+  // why) instead of failing the whole study.
+  const fs::path bdir = out / "bench";
+  const fs::path study_file = bdir / "study.txt";
+  {
+    Stage s;
+    s.name = "bench";
+    s.title = "benchmark every export in every available backend";
+    s.required = false;
+    s.ok_codes = {0, static_cast<int>(ExitCode::kPartial)};
+    s.outputs = {study_file};
+    s.plan = [config, groups, out, bdir, db](Stage& st) {
+      std::error_code e;
+      st.settings = json::object();
+      for (const auto& [gname, g] : groups) {
+        json plan = config["bench"];
+        const fs::path tensors = out / "tensors" / ("test-" + gname);
+        plan["tensors"] = tensors.string();
+        plan["artifacts"] = json::array();
+        plan["verify_reports"] = json::array();
+        for (const auto& m : config["models"]) {
+          if (group_of(m).name() != gname) continue;
+          const std::string name = m["model"];
+          const fs::path ckpt = out / "train" / name / "model.ckpt";
+          const fs::path edir = out / "export" / name;
+          const fs::path report = out / "verify" / name / "verify.json";
+          if (fs::is_regular_file(ckpt, e)) {
+            st.inputs.push_back(ckpt);
+            plan["artifacts"].push_back(ckpt.string());
+          }
+          if (fs::is_directory(edir, e) && !fs::is_empty(edir, e)) {
+            st.inputs.push_back(edir);
+            for (const auto& a : backends::artifacts_in(edir, false)) plan["artifacts"].push_back(a.string());
+          }
+          if (fs::is_regular_file(report, e)) {
+            st.inputs.push_back(report);
+            plan["verify_reports"].push_back(report.string());
+          }
+        }
+        if (plan["artifacts"].empty() || !fs::is_directory(tensors, e)) continue;
+        st.inputs.push_back(tensors);
+        const fs::path plan_file = bdir / ("plan-" + gname + ".json");
+        write_file_atomic(plan_file, dump_json(plan) + "\n");
+        st.commands.push_back({{"bench", "--plan", plan_file.string(), "--db", db.string(), "--work-dir",
+                                (bdir / "work").string()},
+                               out / "logs" / ("bench-" + gname + ".txt")});
+        st.settings["plans"][gname] = plan;
+      }
+    };
+    // The study is named by the stage's key: the same inputs and settings
+    // continue the same study (--resume skips the runs it finished); new
+    // checkpoints or settings start a new one, and the old stays in the
+    // database for comparison.
+    s.resumes = true;
+    s.prepare = [db, study_file](Stage& st, const std::string& key, bool) {
+      const std::string study = "run-" + key.substr(0, 12);
+      bool exists = false;
+      std::error_code e;
+      if (fs::is_regular_file(db, e)) exists = results::Store::open(db).find_study(study).has_value();
+      for (std::size_t i = 0; i < st.commands.size(); ++i) {
+        auto& args = st.commands[i].args;
+        args.insert(args.end(), {"--study", study});
+        if (exists || i > 0) args.push_back("--resume");  // later groups add to the study the first one began
+      }
+      write_file_atomic(study_file, study + "\n");
+    };
+    stages.push_back(std::move(s));
+  }
+
+  // 4. Report.
+  {
+    Stage s;
+    s.name = "report";
+    s.title = "report: HTML, Markdown, CSV";
+    s.required = false;
+    s.inputs = {study_file, db};
+    s.outputs = {out / "report" / "summary.md"};
+    s.needs = {"bench"};
+    s.ok_codes = {0, static_cast<int>(ExitCode::kUnavailable)};  // 7: no charting library in this build, MD + CSV written
+    s.commands = {{concat({"report", "--db", db.string(), "--out", (out / "report").string()},
+                          to_flags(config["report"], "report")),
+                   out / "report" / "summary.txt"}};
+    s.prepare = [study_file](Stage& st, const std::string&, bool) {
+      std::string study = read_file_text(study_file);
+      while (!study.empty() && (study.back() == '\n' || study.back() == ' ')) study.pop_back();
+      st.commands[0].args.insert(st.commands[0].args.end(), {"--study", study});
+    };
+    stages.push_back(std::move(s));
+  }
+
+  const Executor exec{options.exe, state, options.force, options.kill_after};
+  const std::vector<StageResult> results = exec.run(stages);
+
+  // What happened, for people and for scripts.
+  json record = json::array();
+  int code = 0;
+  std::string failures;
+  for (const auto& r : results) {
+    record.push_back({{"stage", r.name}, {"status", std::string(to_string(r.status))}, {"exit_code", r.exit_code},
+                      {"seconds", r.seconds}, {"reason", r.reason}});
+    if (r.status == StageStatus::kFailed || r.status == StageStatus::kNotRun) {
+      failures += fmt::format("  {}: {} ({})\n", r.name, to_string(r.status), r.reason);
+      code = std::max(code, static_cast<int>(ExitCode::kPartial));
+    }
+    if (r.name.rfind("verify-", 0) == 0 && r.exit_code == static_cast<int>(ExitCode::kVerifyFailed)) {
+      failures += fmt::format("  {}: an export computes a different function (see {})\n", r.name,
+                              (out / "verify" / (r.name.substr(7) + ".txt")).string());
+      code = std::max(code, static_cast<int>(ExitCode::kVerifyFailed));
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_file_atomic(out / "run.json", dump_json({{"stages", record}, {"seconds", seconds}, {"exit_code", code}}) + "\n");
+
+  // A required stage that failed ends the run with its own exit code.
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (results[i].status == StageStatus::kFailed && stages[i].required) {
+      const int c = results[i].exit_code;
+      fail(static_cast<ExitCode>(c >= 1 && c <= 7 ? c : 1),
+           fmt::format("stage '{}' failed ({}); its log is in '{}'; the stages before it are kept, run again to "
+                       "continue",
+                       results[i].name, results[i].reason, (out / "logs").string()));
+    }
+  }
+  print_training_table(out, config["models"]);
+  std::error_code e;
+  if (fs::is_regular_file(out / "report" / "summary.txt", e)) {
+    std::fputs(("\n" + read_file_text(out / "report" / "summary.txt")).c_str(), stdout);
+  }
+  std::fputs(fmt::format("\nDone in {}. Report: {}  Database: {}\n", format_duration(seconds),
+                         (out / "report" / "report.html").string(), db.string())
+                 .c_str(),
+             stdout);
+  if (!failures.empty()) std::fputs(("Not everything finished:\n" + failures).c_str(), stdout);
+  return code;
+}
+
+}  // namespace inferbench::pipeline

@@ -1,0 +1,266 @@
+#include "pipeline/stage.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/hash.h"
+#include "common/json.h"
+#include "common/progress.h"
+
+extern char** environ;
+
+namespace inferbench::pipeline {
+
+namespace fs = std::filesystem;
+
+std::string hash_path(const fs::path& path) {
+  std::error_code ec;
+  const auto st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) fail(ExitCode::kInput, fmt::format("'{}': no such file or folder", path.string()));
+  if (fs::is_regular_file(st)) return content_hash(std::span<const std::uint8_t>(read_file_bytes(path)));
+  if (!fs::is_directory(st)) fail(ExitCode::kInput, fmt::format("'{}': not a file or folder", path.string()));
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(path, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) files.push_back(fs::relative(it->path(), path));
+  }
+  if (ec) fail(ExitCode::kInput, fmt::format("'{}': cannot list the folder: {}", path.string(), ec.message()));
+  std::sort(files.begin(), files.end());
+  // Large folders (a real dataset) take a while: say so.
+  Progress progress(fmt::format("hash {}", path.filename().string()), files.size(), "files");
+  std::string listing;
+  for (const auto& rel : files) {
+    listing += rel.generic_string();
+    listing += '\0';
+    listing += content_hash(std::span<const std::uint8_t>(read_file_bytes(path / rel)));
+    listing += '\n';
+    progress.advance();
+  }
+  progress.finish();
+  return content_hash(listing);
+}
+
+std::string_view to_string(StageStatus status) {
+  switch (status) {
+    case StageStatus::kDone: return "done";
+    case StageStatus::kSkipped: return "up to date";
+    case StageStatus::kFailed: return "failed";
+    case StageStatus::kNotRun: return "not run";
+  }
+  return "?";
+}
+
+namespace {
+
+volatile sig_atomic_t g_child = 0;
+
+// Ctrl-C while a stage runs: the child gets it (it stops cleanly, its outputs
+// are written atomically) and this process waits for it, then stops too.
+// Without this, `kill -INT <run>` would end the run and orphan the stage.
+void forward_sigint(int) {
+  if (g_child > 0) kill(static_cast<pid_t>(g_child), SIGINT);
+}
+
+}  // namespace
+
+int run_command(const fs::path& exe, const Command& command) {
+  std::vector<std::string> argv_s{exe.string()};
+  argv_s.insert(argv_s.end(), command.args.begin(), command.args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  std::string out = command.stdout_file.string();
+  if (!out.empty()) {
+    std::error_code ec;
+    fs::create_directories(command.stdout_file.parent_path(), ec);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  pid_t pid = 0;
+  struct sigaction forward{}, previous{};
+  forward.sa_handler = forward_sigint;
+  sigemptyset(&forward.sa_mask);
+  sigaction(SIGINT, &forward, &previous);
+  const int rc = posix_spawn(&pid, argv_s[0].c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    sigaction(SIGINT, &previous, nullptr);
+    fail(ExitCode::kInternal, fmt::format("cannot start '{}': {}", argv_s[0], std::strerror(rc)));
+  }
+  g_child = pid;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) {
+      g_child = 0;
+      sigaction(SIGINT, &previous, nullptr);
+      fail(ExitCode::kInternal, fmt::format("waitpid: {}", std::strerror(errno)));
+    }
+  }
+  g_child = 0;
+  sigaction(SIGINT, &previous, nullptr);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string stage_key(const Stage& s) {
+  nlohmann::json inputs = nlohmann::json::object();
+  for (const auto& p : s.inputs) inputs[p.string()] = hash_path(p);
+  // Commands are part of what defines a stage (flags), minus the resume
+  // flags that prepare() may add later: the key is taken before prepare runs.
+  nlohmann::json commands = nlohmann::json::array();
+  for (const auto& c : s.commands) commands.push_back(c.args);
+  return content_hash(dump_json({{"stage", s.name}, {"settings", s.settings}, {"inputs", inputs},
+                                 {"commands", commands}},
+                                -1));
+}
+
+nlohmann::json read_json_or_null(const fs::path& p) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return nullptr;
+  try {
+    return nlohmann::json::parse(read_file_text(p));
+  } catch (const std::exception&) {
+    return nullptr;  // a damaged record is no record: the stage runs again
+  }
+}
+
+// The record is valid when its key matches and every output still hashes the same.
+bool record_valid(const nlohmann::json& record, const std::string& key) {
+  if (!record.is_object() || record.value("key", "") != key) return false;
+  const auto outs = record.value("outputs", nlohmann::json::object());
+  for (const auto& [path, hash] : outs.items()) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return false;
+    try {
+      if (hash_path(path) != hash.get<std::string>()) return false;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
+  std::vector<StageResult> results;
+  std::set<std::string> failed;
+  const auto run_start = Clock::now();
+  const std::size_t n = stages.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    Stage& s = stages[i];
+    StageResult r;
+    r.name = s.name;
+    const std::string head = fmt::format("[run {}/{}] {}", i + 1, n, s.title);
+    const std::string elapsed = format_duration(std::chrono::duration<double>(Clock::now() - run_start).count());
+    auto blocked = std::find_if(s.needs.begin(), s.needs.end(), [&](const auto& d) { return failed.count(d) > 0; });
+    if (blocked != s.needs.end()) {
+      r.status = StageStatus::kNotRun;
+      r.reason = fmt::format("needs '{}', which failed", *blocked);
+      std::fprintf(stderr, "%s: not run (%s)\n", head.c_str(), r.reason.c_str());
+      failed.insert(s.name);
+      results.push_back(r);
+      continue;
+    }
+    const auto t0 = Clock::now();
+    if (s.plan) s.plan(s);
+    if (s.commands.empty()) {
+      r.status = StageStatus::kFailed;
+      r.reason = "nothing to do: the stages it reads from produced nothing";
+      std::fprintf(stderr, "%s: failed (%s)\n", head.c_str(), r.reason.c_str());
+      failed.insert(s.name);
+      results.push_back(r);
+      if (s.required) break;
+      continue;
+    }
+    std::string key;
+    try {
+      key = stage_key(s);
+    } catch (const Error& e) {  // an input went missing or unreadable
+      r.status = StageStatus::kFailed;
+      r.reason = e.what();
+      std::fprintf(stderr, "%s: failed (%s)\n", head.c_str(), r.reason.c_str());
+      failed.insert(s.name);
+      results.push_back(r);
+      if (s.required) break;
+      continue;
+    }
+    const fs::path record_file = state_dir / (s.name + ".json");
+    const fs::path started_file = state_dir / (s.name + ".started.json");
+    if (!force && record_valid(read_json_or_null(record_file), key)) {
+      r.status = StageStatus::kSkipped;
+      std::fprintf(stderr, "%s: up to date, skipped (elapsed %s)\n", head.c_str(), elapsed.c_str());
+      results.push_back(r);
+      continue;
+    }
+    const nlohmann::json started = read_json_or_null(started_file);
+    const bool resumable = !force && started.is_object() && started.value("key", "") == key;
+    write_file_atomic(started_file, dump_json({{"key", key}}) + "\n");
+    if (s.prepare) s.prepare(s, key, resumable);
+    std::fprintf(stderr, "%s%s (elapsed %s)\n", head.c_str(), resumable && s.resumes ? ", continuing an interrupted attempt" : "", elapsed.c_str());
+    std::fflush(stderr);
+
+    for (const auto& c : s.commands) {
+      r.exit_code = run_command(exe, c);
+      if (s.ok_codes.count(r.exit_code) == 0) break;
+    }
+    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (r.exit_code == static_cast<int>(ExitCode::kInterrupted) || r.exit_code == 128 + SIGINT) {
+      // The user pressed Ctrl-C: the child saw it too. Stop here; a re-run resumes.
+      fail(ExitCode::kInterrupted, fmt::format("interrupted during '{}'; run again to continue", s.name));
+    }
+    if (s.ok_codes.count(r.exit_code) == 0) {
+      r.status = StageStatus::kFailed;
+      r.reason = fmt::format("exit code {}", r.exit_code);
+    } else {
+      nlohmann::json outputs = nlohmann::json::object();
+      for (const auto& p : s.outputs) {
+        std::error_code ec;
+        if (!fs::exists(p, ec)) {
+          r.status = StageStatus::kFailed;
+          r.reason = fmt::format("finished but left no '{}'", p.string());
+          break;
+        }
+        outputs[p.string()] = hash_path(p);
+      }
+      if (r.status != StageStatus::kFailed) {
+        r.status = StageStatus::kDone;
+        write_file_atomic(record_file, dump_json({{"stage", s.name},
+                                                  {"key", key},
+                                                  {"exit_code", r.exit_code},
+                                                  {"seconds", r.seconds},
+                                                  {"outputs", outputs}}) +
+                                           "\n");
+      }
+    }
+    std::fprintf(stderr, "%s: %s in %s%s\n", head.c_str(), std::string(to_string(r.status)).c_str(),
+                 format_duration(r.seconds).c_str(), r.reason.empty() ? "" : fmt::format(" ({})", r.reason).c_str());
+    results.push_back(r);
+    if (r.status == StageStatus::kFailed) {
+      failed.insert(s.name);
+      if (s.required) break;  // the caller reports it; later stages are not run
+    }
+    if (!kill_after.empty() && kill_after == s.name) raise(SIGKILL);
+  }
+  return results;
+}
+
+}  // namespace inferbench::pipeline

@@ -1,0 +1,201 @@
+// `inferbench run` end to end on a tiny synthetic set at a tiny image size:
+// every stage leaves its outputs; a run killed between two stages continues
+// where it stopped; the report opens in a real browser.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <regex>
+
+#include "common/files.h"
+#include "results/store.h"
+#include "testutil/browser.h"
+#include "testutil/fixtures.h"
+
+namespace inferbench {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using testutil::run_cli;
+
+// Three architectures at 32x32, one epoch each, 30 images per class, and a
+// benchmark of one scenario with a short timing rule: minutes, not the
+// 20 of the main job.
+json tiny_config() {
+  json train = {{"epochs", 1}, {"threads", 1}, {"augment", "light"}};
+  return {{"synth", {{"per-class", 30}, {"size", 48}}},
+          {"models",
+           {{{"model", "mobilenet_v2"}, {"size", 32}, {"train", train}},
+            {{"model", "efficientnet_b0"}, {"size", 32}, {"train", train}},
+            {{"model", "resnet50"}, {"size", 32}, {"train", train}}}},
+          {"bench",
+           {{"scenarios", {"single-stream"}},
+            {"threads", {1}},
+            {"timing",
+             {{"warmup_count", 2}, {"warmup_seconds", 0}, {"min_count", 30}, {"min_seconds", 0}, {"max_seconds", 1}}}}}};
+}
+
+const std::vector<std::string> kModels{"mobilenet_v2", "efficientnet_b0", "resnet50"};
+
+std::vector<std::string> stage_names() {
+  std::vector<std::string> s{"synth", "scan", "split", "tensors-32-imagenet"};
+  for (const auto& m : kModels) {
+    for (const char* st : {"train-", "export-", "verify-"}) s.push_back(st + m);
+  }
+  s.push_back("bench");
+  s.push_back("report");
+  return s;
+}
+
+class RunCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("inferbench-run-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    testutil::write_text(dir_ / "tiny.json", tiny_config().dump(2));
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  fs::path dir_;
+};
+
+// Which stages a run's stderr says it skipped as up to date.
+std::set<std::string> skipped_titles(const std::string& err) {
+  std::set<std::string> out;
+  std::regex re(R"(\[run \d+/\d+\] (.*): up to date, skipped)");
+  for (std::sregex_iterator it(err.begin(), err.end(), re), end; it != end; ++it) out.insert((*it)[1]);
+  return out;
+}
+
+TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
+  const fs::path out = dir_ / "out";
+  const std::vector<std::string> args{"run", "--config", (dir_ / "tiny.json").string(), "--out", out.string()};
+
+  // 1. Killed (SIGKILL, as `kill -9`) right after the second model's export.
+  ::setenv("INFERBENCH_RUN_KILL_AFTER", "export-efficientnet_b0", 1);
+  const auto killed = run_cli(args);
+  ::unsetenv("INFERBENCH_RUN_KILL_AFTER");
+  ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
+  EXPECT_TRUE(fs::exists(out / "stages" / "export-efficientnet_b0.json"));
+  EXPECT_FALSE(fs::exists(out / "stages" / "verify-efficientnet_b0.json"));
+  EXPECT_FALSE(fs::exists(out / "results.db"));
+  const auto ckpt_time = fs::last_write_time(out / "train" / "mobilenet_v2" / "model.ckpt");
+
+  // 2. The same command again: what finished is skipped, the rest runs.
+  const auto resumed = run_cli(args);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const auto skipped = skipped_titles(resumed.err);
+  EXPECT_TRUE(skipped.count("synthesise the built-in fruit dataset")) << resumed.err;
+  EXPECT_TRUE(skipped.count("train mobilenet_v2 at 32x32 (1 epochs)")) << resumed.err;
+  EXPECT_TRUE(skipped.count("export efficientnet_b0 to every format")) << resumed.err;
+  EXPECT_FALSE(skipped.count("verify every export of efficientnet_b0 in every backend")) << resumed.err;
+  EXPECT_FALSE(skipped.count("train resnet50 at 32x32 (1 epochs)")) << resumed.err;
+  EXPECT_EQ(fs::last_write_time(out / "train" / "mobilenet_v2" / "model.ckpt"), ckpt_time);
+
+  // 3. Every stage left its record and its outputs.
+  for (const auto& s : stage_names()) EXPECT_TRUE(fs::exists(out / "stages" / (s + ".json"))) << s;
+  EXPECT_TRUE(fs::exists(out / "data" / "manifest.csv"));
+  EXPECT_TRUE(fs::exists(out / "tensors" / "test-32-imagenet" / "meta.json"));
+  for (const auto& m : kModels) {
+    EXPECT_TRUE(fs::exists(out / "train" / m / "model.ckpt")) << m;
+    for (const char* ext : {".pt", ".onnx", ".xml", "-fp16.xml"}) {
+      EXPECT_TRUE(fs::exists(out / "export" / m / (m + ext))) << m << ext;
+    }
+    const json v = json::parse(read_file_text(out / "verify" / m / "verify.json"));
+    EXPECT_FALSE(v.dump().empty());
+  }
+  // One study holds every model's runs; the report names it.
+  results::Store store = results::Store::open(out / "results.db");
+  const auto studies = store.studies();
+  ASSERT_EQ(studies.size(), 1u);
+  std::set<std::string> models_benchmarked, backends_ok;
+  for (const auto& r : store.runs(studies[0].id)) {
+    if (r.status == results::RunStatus::kOk) {
+      models_benchmarked.insert(r.result.model);
+      backends_ok.insert(r.result.backend);
+      EXPECT_FALSE(r.samples.empty());
+      EXPECT_EQ(r.result.count, static_cast<std::int64_t>(r.samples.size()));
+    }
+  }
+  EXPECT_EQ(models_benchmarked, (std::set<std::string>(kModels.begin(), kModels.end())));
+  EXPECT_TRUE(backends_ok.count("libtorch") && backends_ok.count("onnxruntime")) << "ok runs in: " << backends_ok.size();
+  EXPECT_EQ(read_file_text(out / "bench" / "study.txt"), studies[0].name + "\n");
+  for (const char* f : {"report.html", "summary.md", "results.csv"}) {
+    EXPECT_TRUE(fs::exists(out / "report" / f)) << f;
+  }
+  // The terminal summary: the training table and the report's best-per-model table.
+  EXPECT_NE(resumed.out.find("Training (test split):"), std::string::npos) << resumed.out;
+  for (const auto& m : kModels) EXPECT_NE(resumed.out.find(m), std::string::npos) << m;
+  const json record = json::parse(read_file_text(out / "run.json"));
+  EXPECT_EQ(record["exit_code"], 0);
+
+  // The report opens in a real browser with every chart drawn.
+  if (const std::string chromium = testutil::find_chromium(); !chromium.empty()) {
+    int status = 0;
+    const std::string dom = testutil::headless_chromium(chromium, out / "report" / "report.html", dir_ / "chromium",
+                                                        "--dump-dom", status);
+    ASSERT_EQ(status, 0) << read_file_text(dir_ / "chromium" / "stderr");
+    const std::string expected = testutil::report_status(dom, "data-charts-expected");
+    EXPECT_NE(expected, "(missing)");
+    EXPECT_NE(expected, "0");
+    EXPECT_EQ(testutil::report_status(dom, "data-charts-rendered"), expected);
+    EXPECT_EQ(testutil::report_status(dom, "data-errors"), "");
+  } else {
+    ADD_FAILURE() << "Chromium is not installed: run scripts/setup.sh (it installs Debian's chromium)";
+  }
+
+  // 4. A third run has nothing to do but the report (whose input, the
+  // database, is unchanged, so it is skipped too).
+  const auto again = run_cli(args);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(skipped_titles(again.err).size(), stage_names().size()) << again.err;
+}
+
+TEST_F(RunCli, BadInputsGetClearErrors) {
+  auto missing = run_cli({"run", "--data", (dir_ / "nowhere").string(), "--out", (dir_ / "o").string()});
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("nowhere"), std::string::npos) << missing.err;
+
+  testutil::write_text(dir_ / "bad.json", R"({"models": [{"model": "resnet50", "size": 16}]})");
+  auto small = run_cli({"run", "--config", (dir_ / "bad.json").string(), "--print-config"});
+  EXPECT_EQ(small.exit_code, 3);
+  EXPECT_NE(small.err.find("size 16 is out of range for resnet50"), std::string::npos) << small.err;
+
+  testutil::write_text(dir_ / "broken.json", "{\"models\": [");
+  auto broken = run_cli({"run", "--config", (dir_ / "broken.json").string()});
+  EXPECT_EQ(broken.exit_code, 3);
+  EXPECT_NE(broken.err.find("broken.json"), std::string::npos) << broken.err;
+
+  // --print-config shows the effective study: defaults with the overlay merged in.
+  auto printed = run_cli({"run", "--config", (dir_ / "tiny.json").string(), "--print-config"});
+  ASSERT_EQ(printed.exit_code, 0) << printed.err;
+  const json c = json::parse(printed.out);
+  EXPECT_EQ(c["synth"]["per-class"], 30);
+  EXPECT_EQ(c["synth"]["seed"], 1);  // a default the overlay does not name
+  EXPECT_EQ(c["models"].size(), 3u);
+}
+
+TEST_F(RunCli, AFailingModelDoesNotEndTheStudy) {
+  // A training flag value that train refuses, for one model: its train stage fails (usage
+  // error), its export and verify are not run, the other model is trained,
+  // benchmarked and reported, and the run says what did not finish (exit 6).
+  json c = tiny_config();
+  c["models"] = {{{"model", "mobilenet_v2"}, {"size", 32}, {"train", {{"epochs", 1}, {"threads", 1}}}},
+                 {{"model", "resnet50"}, {"size", 32}, {"train", {{"epochs", 1}, {"optimizer", "rmsprop"}}}}};
+  testutil::write_text(dir_ / "one-bad.json", c.dump());
+  const auto r = run_cli({"run", "--config", (dir_ / "one-bad.json").string(), "--out", (dir_ / "out").string()});
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.out.find("train-resnet50: failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("export-resnet50: not run"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "out" / "report" / "summary.md"));
+  results::Store store = results::Store::open(dir_ / "out" / "results.db");
+  ASSERT_EQ(store.studies().size(), 1u);
+  for (const auto& run : store.runs(store.studies()[0].id)) EXPECT_EQ(run.result.model, "mobilenet_v2");
+}
+
+}  // namespace
+}  // namespace inferbench
