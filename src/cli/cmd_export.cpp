@@ -90,7 +90,8 @@ void add_export(CLI::App& app, int& exit_code) {
   for (const auto& s : export_formats()) names.push_back(s.name);
   CLI::App* cmd = app.add_subcommand(
       "export", "Export a checkpoint to every framework's format: OUT/<model>.pt, .onnx, .xml/.bin and -fp16.xml/.bin, "
-                "each with a <file>.json sidecar (input, classes, preprocessing, provenance).");
+                "each with a <file>.json sidecar (input, classes, preprocessing, provenance); also CHECKPOINT.json, the "
+                "checkpoint's own sidecar, so `bench` describes the libtorch runs on it the same way.");
   cmd->add_option("checkpoint", f->checkpoint, "Checkpoint from `train` (model.ckpt)")->required();
   cmd->add_option("--format", f->formats, fmt::format("Formats, comma-separated: {}", fmt::join(names, ", ")))
       ->delimiter(',')
@@ -135,6 +136,17 @@ void add_export(CLI::App& app, int& exit_code) {
         fmt::print(stderr, "export {:<14} FAILED: {}\n", spec.name, e.what());
         written.push_back({{"format", spec.name}, {"status", "failed"}, {"reason", e.what()}});
       }
+    }
+    {
+      // The checkpoint's own sidecar, so `bench` can describe the libtorch
+      // runs on it (model, input, MACs) like those on the exports.
+      exporters::ExportOptions opts;
+      opts.out = f->checkpoint;
+      opts.dynamic_batch = true;
+      backends::Artifact a = exporters::base_artifact(m, opts);
+      a.format = "checkpoint";
+      a.source.erase("folded_batch_norms");  // the checkpoint keeps its batch norms
+      backends::write_sidecar(a);
     }
     if (f->json) std::fputs((dump_json(written, 2) + "\n").c_str(), stdout);
     if (failed > 0) exit_code = static_cast<int>(ExitCode::kPartial);
