@@ -6,6 +6,8 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo-out
 CMAKE_FLAGS ?=
+# Extra flags for the main job, e.g. RUN_FLAGS="--data path/to/MY_data --config configs/fruit-224.json"
+RUN_FLAGS ?=
 
 .PHONY: setup build test demo bench format clean
 
@@ -20,7 +22,7 @@ test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 demo: build
-	scripts/demo.sh $(BUILD_DIR)/src/cli/inferbench $(DEMO_DIR)
+	$(BUILD_DIR)/src/cli/inferbench run --out $(DEMO_DIR) $(RUN_FLAGS)
 
 bench: build
 	scripts/setup.sh --bench
