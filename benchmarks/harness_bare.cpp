@@ -18,11 +18,23 @@
 // samples' element floor(n / 2).
 //
 // Prints one JSON line on stdout: runtime, median_ms, count and a few more.
+//
+// --interleave: the same process also loads the artifact through inferbench's
+// own backend (the registry's onnxruntime / openvino, default options, which
+// are the settings above) and alternates blocks of --block calls: bare, then
+// inferbench's Backend::infer (what the bench worker times per request:
+// shape check, the SDK call, the logits copied out), then bare, ... Each
+// block's median is compared with the mean of the two bare blocks around it;
+// the JSON gives the median of those ratios and a bootstrap 95% CI. Both
+// sides share the process, the input buffer and the time slots, so the
+// process-to-process spread of this VM (30-40%) cancels out of the ratio.
 #include <openvino/core/version.hpp>
 #include <openvino/openvino.hpp>
 #include <onnxruntime_cxx_api.h>
 
 #include <CLI/CLI.hpp>
+#include <memory>
+#include "backends/backend.h"
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -76,8 +88,9 @@ Result measure(const std::function<void()>& call, double seconds, double warmup_
   return r;
 }
 
-Result run_ort(const std::string& path, std::vector<float>& input, const std::array<std::int64_t, 4>& shape,
-               int threads, double seconds, double warmup_seconds, std::string& version) {
+// The bare call on a session / request made as inferbench's backend makes it.
+std::function<void()> bare_ort(const std::string& path, std::vector<float>& input,
+                               const std::array<std::int64_t, 4>& shape, int threads, std::string& version) {
   version = OrtGetApiBase()->GetVersionString();
   static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "harness_bare");
   Ort::SessionOptions so;
@@ -86,21 +99,27 @@ Result run_ort(const std::string& path, std::vector<float>& input, const std::ar
   so.SetGraphOptimizationLevel(ORT_ENABLE_ALL);
   so.SetExecutionMode(ORT_SEQUENTIAL);
   so.EnableMemPattern();
-  Ort::Session session(env, path.c_str(), so);
+  struct State {
+    Ort::Session session;
+    std::string in_name, out_name;
+    Ort::Value x{nullptr};
+    Ort::RunOptions run_options{nullptr};
+  };
+  auto st = std::make_shared<State>(State{Ort::Session(env, path.c_str(), so), "", "", Ort::Value(nullptr)});
   Ort::AllocatorWithDefaultOptions allocator;
-  const std::string in_name = session.GetInputNameAllocated(0, allocator).get();
-  const std::string out_name = session.GetOutputNameAllocated(0, allocator).get();
+  st->in_name = st->session.GetInputNameAllocated(0, allocator).get();
+  st->out_name = st->session.GetOutputNameAllocated(0, allocator).get();
   const Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-  const Ort::Value x =
-      Ort::Value::CreateTensor<float>(memory, input.data(), input.size(), shape.data(), shape.size());
-  const char* in_names[] = {in_name.c_str()};
-  const char* out_names[] = {out_name.c_str()};
-  const Ort::RunOptions run_options{nullptr};
-  return measure([&] { (void)session.Run(run_options, in_names, &x, 1, out_names, 1); }, seconds, warmup_seconds);
+  st->x = Ort::Value::CreateTensor<float>(memory, input.data(), input.size(), shape.data(), shape.size());
+  return [st] {
+    const char* in_names[] = {st->in_name.c_str()};
+    const char* out_names[] = {st->out_name.c_str()};
+    (void)st->session.Run(st->run_options, in_names, &st->x, 1, out_names, 1);
+  };
 }
 
-Result run_ov(const std::string& path, std::vector<float>& input, const std::array<std::int64_t, 4>& shape,
-              int threads, double seconds, double warmup_seconds, std::string& version) {
+std::function<void()> bare_ov(const std::string& path, std::vector<float>& input,
+                              const std::array<std::int64_t, 4>& shape, int threads, std::string& version) {
   version = ov::get_openvino_version().buildNumber;
   ov::Core core;
   std::shared_ptr<ov::Model> model = core.read_model(path);
@@ -110,9 +129,67 @@ Result run_ov(const std::string& path, std::vector<float>& input, const std::arr
   ov::CompiledModel compiled = core.compile_model(
       model, "CPU", ov::hint::performance_mode(ov::hint::PerformanceMode::LATENCY),
       ov::hint::inference_precision(ov::element::f32), ov::inference_num_threads(threads));
-  ov::InferRequest request = compiled.create_infer_request();
-  request.set_input_tensor(ov::Tensor(ov::element::f32, s, input.data()));
-  return measure([&] { request.infer(); }, seconds, warmup_seconds);
+  auto request = std::make_shared<ov::InferRequest>(compiled.create_infer_request());
+  request->set_input_tensor(ov::Tensor(ov::element::f32, s, input.data()));
+  return [request] { request->infer(); };
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+struct Interleaved {
+  std::size_t blocks = 0;
+  double bare_median_ms = 0, inferbench_median_ms = 0;  // over every call of each side
+  double ratio = 0, ratio_lo = 0, ratio_hi = 0;          // inferbench block / neighbouring bare blocks
+};
+
+// bare, inferbench, bare, inferbench, ..., bare: blocks of `block` timed calls
+// after a warm-up of both, until `seconds` have passed.
+Interleaved measure_interleaved(const std::function<void()>& bare, const std::function<void()>& ours, int block,
+                                double seconds, double warmup_seconds) {
+  const auto w = Clock::now();
+  for (int i = 0; i < 10 || seconds_since(w) < warmup_seconds; ++i) {
+    bare();
+    ours();
+  }
+  auto time_block = [&](const std::function<void()>& call, std::vector<double>& all) {
+    std::vector<double> ms(static_cast<std::size_t>(block));
+    for (auto& m : ms) {
+      const auto s0 = Clock::now();
+      call();
+      m = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
+    }
+    all.insert(all.end(), ms.begin(), ms.end());
+    return median_of(ms);
+  };
+  std::vector<double> all_bare, all_ours, ratios;
+  const auto start = Clock::now();
+  double before = time_block(bare, all_bare);
+  while (seconds_since(start) < seconds) {
+    const double ours_med = time_block(ours, all_ours);
+    const double after = time_block(bare, all_bare);
+    ratios.push_back(ours_med / (0.5 * (before + after)));
+    before = after;
+  }
+  Interleaved r;
+  r.blocks = ratios.size();
+  r.bare_median_ms = median_of(all_bare);
+  r.inferbench_median_ms = median_of(all_ours);
+  r.ratio = median_of(ratios);
+  // Percentile bootstrap of the median ratio (2000 resamples, fixed seed).
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<std::size_t> pick(0, ratios.size() - 1);
+  std::vector<double> meds(2000), resample(ratios.size());
+  for (auto& m : meds) {
+    for (auto& x : resample) x = ratios[pick(rng)];
+    m = median_of(resample);
+  }
+  std::sort(meds.begin(), meds.end());
+  r.ratio_lo = meds[50];
+  r.ratio_hi = meds[1949];
+  return r;
 }
 
 }  // namespace
@@ -126,6 +203,10 @@ int main(int argc, char** argv) {
   double seconds = 10;
   double warmup_seconds = 1;
   std::uint32_t seed = 1;
+  bool interleave = false;
+  int block = 50;
+  app.add_flag("--interleave", interleave, "Also load it through inferbench's backend and alternate blocks (above)");
+  app.add_option("--block", block, "Calls per block with --interleave")->check(CLI::Range(1, 1000000));
   app.add_option("--runtime", runtime, "ort or ov")->required()->check(CLI::IsMember({"ort", "ov"}));
   app.add_option("--model", model, "Model file (.onnx for ort; .xml or .onnx for ov)")->required()->check(CLI::ExistingFile);
   app.add_option("--size", size, "Input height = width")->check(CLI::Range(1, 8192));
@@ -144,8 +225,25 @@ int main(int argc, char** argv) {
 
   try {
     std::string version;
-    const Result r = runtime == "ort" ? run_ort(model, input, shape, threads, seconds, warmup_seconds, version)
-                                      : run_ov(model, input, shape, threads, seconds, warmup_seconds, version);
+    const std::function<void()> call = runtime == "ort" ? bare_ort(model, input, shape, threads, version)
+                                                        : bare_ov(model, input, shape, threads, version);
+    if (interleave) {
+      namespace ib = inferbench::backends;
+      std::unique_ptr<ib::Backend> backend =
+          ib::create_backend(ib::find_backend(runtime == "ort" ? "onnxruntime" : "openvino"));
+      backend->load(ib::describe_artifact(model), {}, threads);
+      const std::vector<std::int64_t> dims(shape.begin(), shape.end());
+      const Interleaved r = measure_interleaved(
+          call, [&] { (void)backend->infer(input.data(), dims); }, block, seconds, warmup_seconds);
+      std::printf(
+          "{\"mode\": \"interleaved\", \"runtime\": \"%s\", \"version\": \"%s\", \"model\": \"%s\", "
+          "\"size\": %lld, \"threads\": %d, \"seconds\": %g, \"block\": %d, \"blocks\": %zu, "
+          "\"bare_median_ms\": %.6f, \"inferbench_median_ms\": %.6f, \"ratio\": %.5f, \"ratio_ci\": [%.5f, %.5f]}\n",
+          runtime.c_str(), version.c_str(), model.c_str(), static_cast<long long>(size), threads, seconds, block,
+          r.blocks, r.bare_median_ms, r.inferbench_median_ms, r.ratio, r.ratio_lo, r.ratio_hi);
+      return 0;
+    }
+    const Result r = measure(call, seconds, warmup_seconds);
     std::printf(
         "{\"runtime\": \"%s\", \"version\": \"%s\", \"model\": \"%s\", \"size\": %lld, \"threads\": %d, "
         "\"seconds\": %g, \"warmup_seconds\": %g, \"warmup_count\": %zu, \"count\": %zu, \"median_ms\": %.6f, "
