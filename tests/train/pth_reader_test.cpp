@@ -324,3 +324,42 @@ TEST(PthReader, DamagedFilesNeverCrash) {
 
 }  // namespace
 }  // namespace inferbench::train
+
+namespace inferbench::train {
+namespace {
+
+// Without autograd the module writes activations and residual adds into
+// tensors nobody reads any more (as torchvision's inplace=True): the logits
+// must be exactly those of the out-of-place path, and the caller's input
+// must come back untouched.
+TEST(TorchModelInference, InPlaceOpsGiveTheSameLogitsAndLeaveTheInputAlone) {
+  torch::manual_seed(3);
+  for (const auto& name : model::known_models()) {
+    TorchModel net(model::build_model(name, 5));
+    net->eval();
+    {
+      // Fresh batch-norm statistics leave MobileNetV2's and EfficientNet's
+      // logits all but equal; random ones make every op count.
+      torch::NoGradGuard no_grad;
+      for (auto& [key, t] : net->named_state()) {
+        if (key.find("running_var") != std::string::npos) t.uniform_(0.5, 1.5);
+        if (key.find("running_mean") != std::string::npos) t.normal_(0.0, 0.1);
+        if (key.size() > 7 && key.compare(key.size() - 7, 7, ".weight") == 0 && t.dim() == 1) t.uniform_(0.5, 1.5);
+      }
+    }
+    const torch::Tensor x = torch::randn({2, 3, 64, 64});
+    const torch::Tensor before = x.clone();
+    const torch::Tensor with_grad = net->forward(x).detach();
+    torch::Tensor without;
+    {
+      c10::InferenceMode guard;
+      without = net->forward(x);
+    }
+    EXPECT_TRUE(torch::equal(with_grad, without)) << name << ": max diff "
+                                                 << (with_grad - without).abs().max().item<float>();
+    EXPECT_TRUE(torch::equal(x, before)) << name << ": the input was written";
+  }
+}
+
+}  // namespace
+}  // namespace inferbench::train
