@@ -35,6 +35,9 @@ void TrainConfig::validate() const {
   if (zero_init_residual && model != "resnet50") {
     bad(fmt::format("--zero-init-residual applies to resnet50 only (not '{}')", model));
   }
+  if (width_mult != 1.0 && model != "mobilenet_v2") {
+    bad(fmt::format("--width-mult applies to mobilenet_v2 only (not '{}')", model));
+  }
   // All three architectures downsample by 32: below that the last feature map
   // is 1x1 and mostly padding, which no recipe trains usefully.
   if (image_size < model::kMinImageSize) {

@@ -221,6 +221,12 @@ TEST(TrainTest, BadInputsGetClearErrorsAndCodes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--zero-init-residual applies to resnet50 only"), std::string::npos) << r.err;
 
+  auto width = train_args(manifest, d / "w", 1);
+  width[5] = "resnet50";  // train_args has --width-mult 0.5, which resnet50 silently ignored before
+  r = run_cli(width);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--width-mult applies to mobilenet_v2 only (not 'resnet50')"), std::string::npos) << r.err;
+
   // A run exists: refuse to overwrite without --resume or --force; refuse to
   // resume with other settings.
   ASSERT_EQ(run_cli(train_args(manifest, d / "run", 1)).exit_code, 0);
