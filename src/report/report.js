@@ -174,14 +174,20 @@
     return o;
   }
 
-  // Horizontal bars (memory, cold start): long labels stay readable.
-  function hbar(c) {
+  // Categories down the y axis, values along x: long labels stay readable.
+  function horizontal(c) {
     var o = base(c);
     o.grid.left = 30;
     o.grid.right = 60;
     o.grid.bottom = 60;
     o.yAxis = categoryAxis('', c.categories, {inverse: true, axisLabel: {interval: 0, fontSize: 11}});
     o.xAxis = valueAxis(c.x_name, {scale: false, nameGap: 30});
+    return o;
+  }
+
+  // Horizontal bars (memory, cold start).
+  function hbar(c) {
+    var o = horizontal(c);
     o.tooltip.trigger = 'axis';
     o.tooltip.axisPointer = {type: 'shadow'};
     o.tooltip.valueFormatter = function (v) { return num(v) + ' ' + c.unit; };
@@ -196,12 +202,7 @@
   // Bars (one series per model, stacked so each category keeps one slot) with
   // a custom series drawing the 95% interval as error bars.
   function speedup(c) {
-    var o = base(c);
-    o.grid.left = 30;
-    o.grid.right = 60;
-    o.grid.bottom = 60;
-    o.yAxis = categoryAxis('', c.categories, {inverse: true, axisLabel: {interval: 0, fontSize: 11}});
-    o.xAxis = valueAxis(c.x_name, {scale: false, nameGap: 30});
+    var o = horizontal(c);
     o.tooltip.trigger = 'item';
     o.tooltip.formatter = function (p) {
       var i = p.dataIndex, d = c.details[i];
