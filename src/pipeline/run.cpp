@@ -7,9 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <memory>
 #include <set>
 
+#include "backends/backend.h"
 #include "bench/runner.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -17,7 +17,6 @@
 #include "common/progress.h"
 #include "model/builders.h"
 #include "model/ir.h"
-#include "backends/backend.h"
 #include "pipeline/stage.h"
 #include "results/store.h"
 
@@ -209,21 +208,13 @@ TensorGroup group_of(const json& m) {
   return {m["size"].get<int>(), norm};
 }
 
-json read_json_file(const fs::path& p) {
-  try {
-    return json::parse(read_file_text(p));
-  } catch (const std::exception&) {
-    return nullptr;
-  }
-}
-
 void print_training_table(const fs::path& out, const json& models) {
   std::string table = fmt::format("{:<16} {:>6} {:>8} {:>8} {:>9} {:>9}\n", "model", "size", "top-1", "top-5",
                                   "macro-F1", "train s");
   bool any = false;
   for (const auto& m : models) {
     const std::string name = m["model"];
-    const json r = read_json_file(out / "train" / (name + ".json"));
+    const json r = read_json_or_null(out / "train" / (name + ".json"));
     if (!r.is_object() || !r.contains("test")) continue;
     const json& t = r["test"];
     table += fmt::format("{:<16} {:>6} {:>7.1f}% {:>7.1f}% {:>9.3f} {:>9.0f}\n", name, m["size"].get<int>(),

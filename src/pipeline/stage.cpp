@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -120,9 +121,25 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string stage_key(const Stage& s) {
+// Content hashes within one Executor::run: a checkpoint is an output of its
+// training and an input of export, verify and bench, and a skipped stage
+// changes nothing, so each file is read once until a stage runs again.
+class HashCache {
+ public:
+  const std::string& operator()(const fs::path& p) {
+    auto it = known_.find(p.string());
+    if (it == known_.end()) it = known_.emplace(p.string(), hash_path(p)).first;
+    return it->second;
+  }
+  void clear() { known_.clear(); }  // a stage ran: any file may have changed
+
+ private:
+  std::map<std::string, std::string> known_;
+};
+
+std::string stage_key(const Stage& s, HashCache& hash) {
   nlohmann::json inputs = nlohmann::json::object();
-  for (const auto& p : s.inputs) inputs[p.string()] = hash_path(p);
+  for (const auto& p : s.inputs) inputs[p.string()] = hash(p);
   // Commands are part of what defines a stage (flags), minus the resume
   // flags that prepare() may add later: the key is taken before prepare runs.
   nlohmann::json commands = nlohmann::json::array();
@@ -131,6 +148,8 @@ std::string stage_key(const Stage& s) {
                                  {"commands", commands}},
                                 -1));
 }
+
+}  // namespace
 
 nlohmann::json read_json_or_null(const fs::path& p) {
   std::error_code ec;
@@ -142,15 +161,17 @@ nlohmann::json read_json_or_null(const fs::path& p) {
   }
 }
 
+namespace {
+
 // The record is valid when its key matches and every output still hashes the same.
-bool record_valid(const nlohmann::json& record, const std::string& key) {
+bool record_valid(const nlohmann::json& record, const std::string& key, HashCache& hash) {
   if (!record.is_object() || record.value("key", "") != key) return false;
   const auto outs = record.value("outputs", nlohmann::json::object());
-  for (const auto& [path, hash] : outs.items()) {
+  for (const auto& [path, value] : outs.items()) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return false;
     try {
-      if (hash_path(path) != hash.get<std::string>()) return false;
+      if (hash(path) != value.get<std::string>()) return false;
     } catch (const Error&) {
       return false;
     }
@@ -165,6 +186,7 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
   std::set<std::string> failed;
   const auto run_start = Clock::now();
   const std::size_t n = stages.size();
+  HashCache hash;
   for (std::size_t i = 0; i < n; ++i) {
     Stage& s = stages[i];
     StageResult r;
@@ -193,7 +215,7 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
     }
     std::string key;
     try {
-      key = stage_key(s);
+      key = stage_key(s, hash);
     } catch (const Error& e) {  // an input went missing or unreadable
       r.status = StageStatus::kFailed;
       r.reason = e.what();
@@ -205,7 +227,7 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
     }
     const fs::path record_file = state_dir / (s.name + ".json");
     const fs::path started_file = state_dir / (s.name + ".started.json");
-    if (!force && record_valid(read_json_or_null(record_file), key)) {
+    if (!force && record_valid(read_json_or_null(record_file), key, hash)) {
       r.status = StageStatus::kSkipped;
       std::fprintf(stderr, "%s: up to date, skipped (elapsed %s)\n", head.c_str(), elapsed.c_str());
       results.push_back(r);
@@ -218,6 +240,7 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
     std::fprintf(stderr, "%s%s (elapsed %s)\n", head.c_str(), resumable && s.resumes ? ", continuing an interrupted attempt" : "", elapsed.c_str());
     std::fflush(stderr);
 
+    hash.clear();  // prepare() and the commands write files
     for (const auto& c : s.commands) {
       r.exit_code = run_command(exe, c);
       if (s.ok_codes.count(r.exit_code) == 0) break;
@@ -239,7 +262,7 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
           r.reason = fmt::format("finished but left no '{}'", p.string());
           break;
         }
-        outputs[p.string()] = hash_path(p);
+        outputs[p.string()] = hash(p);
       }
       if (r.status != StageStatus::kFailed) {
         r.status = StageStatus::kDone;

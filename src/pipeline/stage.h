@@ -30,6 +30,10 @@ namespace inferbench::pipeline {
 // loops are an Error(kInput)). Throws Error(kInput) naming a missing path.
 std::string hash_path(const std::filesystem::path& path);
 
+// The JSON in a file, or null when the file is missing or not valid JSON (a
+// damaged record counts as no record).
+nlohmann::json read_json_or_null(const std::filesystem::path& path);
+
 // One child command: the subcommand's arguments (without the program) and
 // where its stdout goes ("" = this process's stdout).
 struct Command {
