@@ -62,6 +62,7 @@ struct Options {
   double max_s = 60.0;
   std::uint64_t seed = 1;
   std::string init_from;
+  bool out_of_place = false;
 };
 
 struct Rules {
@@ -195,6 +196,7 @@ nlohmann::json run(const Options& o) {
   torch::manual_seed(o.seed + 1);
   inferbench::train::TorchModel net(inferbench::model::build_model(o.model, o.num_classes));
   if (!o.init_from.empty()) net->load_state(inferbench::train::read_state_dict(o.init_from), o.init_from);
+  net->set_in_place(!o.out_of_place);
   std::int64_t params = 0;
   for (const auto& p : net->parameters()) params += p.numel();
 
@@ -276,6 +278,7 @@ nlohmann::json run(const Options& o) {
               {"nesterov", true},
               {"weight_decay", kWeightDecay}}},
             {"label_smoothing", kLabelSmoothing},
+            {"in_place", !o.out_of_place},
             {"grad_mode", o.phase == "train" ? "grad" : "inference_mode"}}},
           {"threads_used", torch::get_num_threads()},
           {"interop_threads", torch::get_num_interop_threads()},
@@ -313,6 +316,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-s", o.max_s, "Timed: stop after this many seconds even short of --min-iters")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o.seed, "Seed of the inputs (seed), the weights (seed + 1) and dropout (seed + 2)");
+  app.add_flag("--out-of-place", o.out_of_place,
+               "A fresh tensor per activation and add (TorchModel::set_in_place(false)), to measure what in place saves");
   app.add_option("--init-from", o.init_from, "torch.save state_dict to start from (torch_pytorch.py --save-state)");
   try {
     app.parse(argc, argv);

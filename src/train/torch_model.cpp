@@ -83,9 +83,13 @@ TorchModelImpl::TorchModelImpl(model::Graph graph) : graph_(std::move(graph)) {
   model::validate(graph_);
   tensors_.resize(graph_.nodes.size());
   last_use_.assign(graph_.nodes.size(), -1);
+  readers_.assign(graph_.nodes.size(), 0);
   for (const auto& node : graph_.nodes) {
     for (auto in : node.inputs) {
-      if (in >= 0) last_use_[static_cast<std::size_t>(in)] = node.id;
+      if (in >= 0) {
+        last_use_[static_cast<std::size_t>(in)] = node.id;
+        ++readers_[static_cast<std::size_t>(in)];
+      }
     }
     for (const auto& spec : node.params) {
       auto path = split_dots(spec.name);
@@ -104,15 +108,41 @@ TorchModelImpl::TorchModelImpl(model::Graph graph) : graph_(std::move(graph)) {
   }
 }
 
+// Under autograd, an op may overwrite its input t only when nothing else
+// ever reads t (an earlier reader may have saved it for backward) and the
+// backward of t's producer does not read t: convolution, batch norm, linear
+// layers and adds need their inputs, not their outputs. Dropout and
+// stochastic depth are looked through (eval mode, or p = 0, returns the
+// input itself). Anything else (an activation's output, a view) is refused.
+bool TorchModelImpl::overwritable_under_autograd(int id) const {
+  if (id == model::kGraphInput || readers_[static_cast<std::size_t>(id)] != 1) return false;
+  const Node& producer = graph_.nodes[static_cast<std::size_t>(id)];
+  switch (producer.op) {
+    case OpKind::kConv2d:
+    case OpKind::kBatchNorm2d:
+    case OpKind::kLinear:
+    case OpKind::kAdd: return true;
+    case OpKind::kDropout:
+    case OpKind::kStochasticDepth: return overwritable_under_autograd(producer.inputs.at(0));
+    default: return false;
+  }
+}
+
 torch::Tensor TorchModelImpl::forward(const torch::Tensor& input) {
   std::vector<torch::Tensor> out(graph_.nodes.size());
   const bool training = is_training();
-  // Without autograd (inference, evaluation), activations and residual adds
-  // write into their input when nothing else reads it, as torchvision's
-  // inplace=True modules do: at batch 32 and 224x224 a fresh activation
-  // tensor per op costs 7-9% (measured with torchvision, benchmarks/torch.md).
-  // With autograd the out-of-place ops are kept (backward may need inputs).
-  const bool reuse = !torch::GradMode::is_enabled();
+  // Activations and residual adds write into their input when nothing else
+  // reads it, as torchvision's inplace=True modules and `out += identity` do:
+  // a fresh tensor per op costs 7-9% at batch 32 and 224x224 in inference
+  // and ~10% of a MobileNetV2 training step at 64x64 (benchmarks/torch.md).
+  // Without autograd any dead input will do; with autograd only the ops whose
+  // own backward does not need their input (ReLU, ReLU6 and SiLU as
+  // torchvision runs them in place, add) and only into a tensor that no
+  // backward reads (overwritable_under_autograd). Autograd's version
+  // counters would reject a wrong case at backward() rather than compute a
+  // wrong gradient; the tests compare gradients with the out-of-place path.
+  const bool grad = torch::GradMode::is_enabled();
+  last_in_place_ = 0;
   for (const auto& node : graph_.nodes) {
     auto arg = [&](std::size_t i) -> const torch::Tensor& {
       const auto id = node.inputs.at(i);
@@ -122,12 +152,18 @@ torch::Tensor TorchModelImpl::forward(const torch::Tensor& input) {
     // caller's input nor read twice here, no other tensor shares its memory
     // (views, the identity of eval-mode dropout), and it has the result's shape.
     auto writable = [&](std::size_t i, c10::IntArrayRef result_shape) -> torch::Tensor* {
-      if (!reuse) return nullptr;
+      if (!in_place_) return nullptr;
       const auto id = node.inputs.at(i);
       if (id == model::kGraphInput || last_use_[static_cast<std::size_t>(id)] != node.id) return nullptr;
       if (std::count(node.inputs.begin(), node.inputs.end(), id) != 1) return nullptr;
+      if (grad) {
+        const bool op_ok = node.op == OpKind::kReLU || node.op == OpKind::kReLU6 || node.op == OpKind::kSiLU ||
+                           node.op == OpKind::kAdd;
+        if (!op_ok || !overwritable_under_autograd(id)) return nullptr;
+      }
       torch::Tensor& t = out[static_cast<std::size_t>(id)];
       if (!t.defined() || t.storage().use_count() != 1 || t.sizes() != result_shape) return nullptr;
+      ++last_in_place_;
       return &t;
     };
     const auto& w = tensors_[static_cast<std::size_t>(node.id)];

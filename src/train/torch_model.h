@@ -47,11 +47,23 @@ class TorchModelImpl : public torch::nn::Module {
   // running statistics even in train() mode (fine-tuning a frozen backbone).
   void freeze_backbone();
 
+  // Whether forward() may write activations and adds into tensors nobody
+  // reads any more (on by default; see forward()). Off gives the plain
+  // out-of-place computation, the reference the tests compare against.
+  void set_in_place(bool on) { in_place_ = on; }
+  // How many ops of the last forward() wrote into their input.
+  [[nodiscard]] int last_in_place_ops() const { return last_in_place_; }
+
  private:
   model::Graph graph_;
   std::vector<std::vector<torch::Tensor>> tensors_;  // per node, in node.params order
   std::vector<int> last_use_;                        // per node: last node that reads its output
+  std::vector<int> readers_;                         // per node: how many node inputs read its output
   bool batchnorm_frozen_ = false;
+  bool in_place_ = true;
+  int last_in_place_ = 0;
+
+  [[nodiscard]] bool overwritable_under_autograd(int id) const;
 };
 TORCH_MODULE(TorchModel);
 

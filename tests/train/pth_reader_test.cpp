@@ -349,15 +349,70 @@ TEST(TorchModelInference, InPlaceOpsGiveTheSameLogitsAndLeaveTheInputAlone) {
     }
     const torch::Tensor x = torch::randn({2, 3, 64, 64});
     const torch::Tensor before = x.clone();
-    const torch::Tensor with_grad = net->forward(x).detach();
-    torch::Tensor without;
+    torch::Tensor reference;
+    torch::Tensor in_place;
     {
       c10::InferenceMode guard;
-      without = net->forward(x);
+      net->set_in_place(false);
+      reference = net->forward(x);
+      EXPECT_EQ(net->last_in_place_ops(), 0) << name;
+      net->set_in_place(true);
+      in_place = net->forward(x);
+      EXPECT_GT(net->last_in_place_ops(), 0) << name << ": nothing was written in place";
     }
-    EXPECT_TRUE(torch::equal(with_grad, without)) << name << ": max diff "
-                                                 << (with_grad - without).abs().max().item<float>();
+    EXPECT_TRUE(torch::equal(reference, in_place)) << name << ": max diff "
+                                                   << (reference - in_place).abs().max().item<float>();
     EXPECT_TRUE(torch::equal(x, before)) << name << ": the input was written";
+  }
+}
+
+// Training writes activations (after batch norm) and residual adds in place
+// too, only where no backward reads the overwritten tensor: one training
+// step's logits, loss and every parameter's gradient must match the
+// out-of-place path (same dropout / stochastic-depth masks), and autograd
+// must not object (it throws at backward() when a saved tensor was written).
+TEST(TorchModelTraining, InPlaceOpsGiveTheSameGradients) {
+  for (const auto& name : model::known_models()) {
+    torch::manual_seed(5);
+    TorchModel net(model::build_model(name, 5));
+    net->train();
+    const torch::Tensor x = torch::randn({4, 3, 48, 48});
+    const torch::Tensor labels = torch::tensor({0, 1, 2, 4}, torch::kLong);
+    const torch::Tensor before = x.clone();
+    auto step = [&](bool in_place) {
+      net->set_in_place(in_place);
+      net->zero_grad();
+      torch::manual_seed(11);  // the same dropout and stochastic-depth masks
+      const torch::Tensor logits = net->forward(x);
+      const int written = net->last_in_place_ops();
+      const torch::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+      loss.backward();
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : net->parameters()) grads.push_back(p.grad().clone());
+      return std::make_tuple(logits.detach(), loss.item<double>(), grads, written);
+    };
+    // Batch-norm running statistics move on each step; both steps start from
+    // the same ones.
+    std::vector<torch::Tensor> buffers;
+    for (const auto& b : net->buffers()) buffers.push_back(b.clone());
+    const auto [ref_logits, ref_loss, ref_grads, ref_written] = step(false);
+    {
+      torch::NoGradGuard no_grad;
+      auto now = net->buffers();
+      for (std::size_t i = 0; i < now.size(); ++i) now[i].copy_(buffers[i]);
+    }
+    const auto [logits, loss, grads, written] = step(true);
+    EXPECT_EQ(ref_written, 0) << name;
+    EXPECT_GT(written, 0) << name << ": nothing was written in place under autograd";
+    EXPECT_TRUE(torch::allclose(ref_logits, logits, 1e-5, 1e-6)) << name;
+    EXPECT_NEAR(ref_loss, loss, 1e-6 * std::max(1.0, std::abs(ref_loss))) << name;
+    ASSERT_EQ(ref_grads.size(), grads.size());
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(ref_grads[i], grads[i], 1e-4, 1e-7))
+          << name << ": gradient " << i << " max diff " << (ref_grads[i] - grads[i]).abs().max().item<float>();
+    }
+    EXPECT_TRUE(torch::equal(x, before)) << name << ": the input was written";
+    std::cout << "[ info     ] " << name << ": " << written << " ops in place under autograd\n";
   }
 }
 
