@@ -11,6 +11,11 @@
 # compare our models and weight import with torchvision's own definitions.
 # chromium is one too: the report test opens the HTML report in headless
 # Chromium and checks that every chart rendered.
+# libopenblas0-openmp: libtorch-dev pulls in only the reference BLAS, on
+# which LibTorch eager runs its convolutions outside oneDNN (small spatial
+# sizes, batch 1) and its linear layers 5-10x slower; installing OpenBLAS
+# (OpenMP build, as LibTorch's threads) makes Debian's alternatives switch
+# libblas.so.3 to it (benchmarks/torch.md).
 set -euo pipefail
 
 packages=(
@@ -19,7 +24,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libxxhash-dev libsqlite3-dev
   libonnx-dev libprotobuf-dev maven
-  libtorch-dev
+  libtorch-dev libopenblas0-openmp
   libgtest-dev libbenchmark-dev
   python3 python3-venv python3-numpy python3-torch python3-torchvision
   chromium

@@ -23,7 +23,13 @@ struct EnvFacts {
   double load_average_1min = -1;    // /proc/loadavg; negative: unknown
   int usable_cores = 1;             // logical CPUs this process may run on
   std::string governor = "unknown";  // cpufreq scaling governor; "unknown" when not readable
+  std::string blas_library;         // the file libblas.so.3 resolves to ("" when unknown)
 };
+
+// What kind of BLAS a library file is, from its path: "reference" (Debian's
+// netlib build, .../blas/libblas.so.3), "openblas", "blis", "mkl", "atlas",
+// "other", or "unknown" for an empty path.
+std::string blas_kind(const std::string& library);
 
 // Warnings that make timings suspect, in a fixed order (build type,
 // sanitizers, load, governor); empty when none apply. The texts start with:
@@ -33,6 +39,9 @@ struct EnvFacts {
 //   "load average X on N cores: another process is using the CPU"
 //       (load average over 1 minute > 0.5 * usable cores)
 //   "CPU frequency governor is X (not performance)"    (readable and not performance)
+//   "libblas.so.3 is the reference BLAS (PATH): ..."   (blas_kind() == "reference":
+//       LibTorch's convolutions that do not go through oneDNN and its linear
+//       layers run on it, 5-10x slower in eager mode; names the fix)
 std::vector<std::string> environment_warnings(const EnvFacts& facts);
 
 // The machine, OS and build, read at call time. Keys (see environment.cpp for
@@ -44,6 +53,7 @@ std::vector<std::string> environment_warnings(const EnvFacts& facts);
 //   os {pretty_name, kernel, kernel_version, machine},
 //   load_average [1, 5, 15 min],
 //   build {version, git_commit, build_type, compiler, sanitizers},
+//   blas {library, kind} (what libblas.so.3 resolves to; null when it does not load),
 //   warnings [..] (environment_warnings of the above).
 nlohmann::json capture_environment();
 

@@ -210,6 +210,10 @@ Environment environment_facts(const StudyView& view) {
   for (const auto& [backend, vs] : versions) libs.push_back(fmt::format("{} {}", backend, fmt::join(vs, " / ")));
   add("libraries",
       libs.empty() ? "unknown (no successful run recorded one)" : fmt::format("{}", fmt::join(libs, "; ")));
+  // LibTorch's eager paths outside oneDNN run on the system BLAS.
+  if (env.contains("blas") && env["blas"].is_object()) {
+    add("BLAS", fmt::format("{} ({})", str_or(env["blas"], "library"), str_or(env["blas"], "kind")));
+  }
 
   if (env.contains("fp32_peak") && env["fp32_peak"].is_object()) {
     const auto& p = env["fp32_peak"];

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,7 +17,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 EnvFacts quiet_release() {
   return {.build_type = "Release", .sanitizers = "", .load_average_1min = 0.1, .usable_cores = 4,
-          .governor = "performance"};
+          .governor = "performance", .blas_library = ""};
 }
 
 // --- environment_warnings: the rules with given inputs ---
@@ -70,22 +71,49 @@ TEST(EnvironmentWarningsTest, Governor) {
   EXPECT_EQ(environment_warnings(f), std::vector<std::string>{"CPU frequency governor is powersave (not performance)"});
 }
 
+TEST(EnvironmentWarningsTest, ReferenceBlasIsFlaggedOptimisedIsNot) {
+  EnvFacts f = quiet_release();
+  f.blas_library = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0";
+  const auto w = environment_warnings(f);
+  ASSERT_EQ(w.size(), 1U);
+  EXPECT_EQ(w[0].rfind("libblas.so.3 is the reference BLAS (/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0)", 0), 0U)
+      << w[0];
+  EXPECT_NE(w[0].find("libopenblas0-openmp"), std::string::npos) << "names the fix: " << w[0];
+  for (const char* optimised : {"/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3",
+                                "/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3", "/opt/intel/mkl/lib/libmkl_rt.so", ""}) {
+    f.blas_library = optimised;
+    EXPECT_TRUE(environment_warnings(f).empty()) << optimised;
+  }
+}
+
+TEST(EnvironmentWarningsTest, BlasKindFromThePath) {
+  EXPECT_EQ(blas_kind("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"), "reference");
+  EXPECT_EQ(blas_kind("/usr/lib/aarch64-linux-gnu/blas/libblas.so.3.11.0"), "reference");
+  EXPECT_EQ(blas_kind("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"), "openblas");
+  EXPECT_EQ(blas_kind("/usr/lib/x86_64-linux-gnu/libopenblasp-r0.3.21.so"), "openblas");
+  EXPECT_EQ(blas_kind("/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3"), "blis");
+  EXPECT_EQ(blas_kind("/usr/lib/x86_64-linux-gnu/atlas/libblas.so.3"), "atlas");
+  EXPECT_EQ(blas_kind("/usr/local/lib/libblas.so.3"), "other");
+  EXPECT_EQ(blas_kind(""), "unknown");
+}
+
 TEST(EnvironmentWarningsTest, AllAtOnceInFixedOrder) {
   const EnvFacts f{.build_type = "Debug", .sanitizers = "thread", .load_average_1min = 3, .usable_cores = 2,
-                   .governor = "ondemand"};
+                   .governor = "ondemand", .blas_library = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"};
   const auto w = environment_warnings(f);
-  ASSERT_EQ(w.size(), 4U);
+  ASSERT_EQ(w.size(), 5U);
   EXPECT_EQ(w[0], "Debug build: timings are not representative");
   EXPECT_EQ(w[1].rfind("sanitizer build", 0), 0U);
   EXPECT_EQ(w[2], "load average 3.00 on 2 cores: another process is using the CPU");
   EXPECT_EQ(w[3], "CPU frequency governor is ondemand (not performance)");
+  EXPECT_EQ(w[4].rfind("libblas.so.3 is the reference BLAS", 0), 0U);
 }
 
 // --- capture_environment: fields present and plausible on this machine ---
 
 TEST(CaptureEnvironmentTest, FieldsPresentAndPlausible) {
   const auto env = capture_environment();
-  for (const char* key : {"captured_at", "hostname", "cpu", "memory", "os", "load_average", "build", "warnings"}) {
+  for (const char* key : {"captured_at", "hostname", "cpu", "memory", "os", "load_average", "build", "blas", "warnings"}) {
     EXPECT_TRUE(env.contains(key)) << key;
   }
   const auto& cpu = env.at("cpu");
@@ -110,6 +138,11 @@ TEST(CaptureEnvironmentTest, FieldsPresentAndPlausible) {
   EXPECT_NE(env.at("os").at("kernel").get<std::string>(), "unknown");
   EXPECT_FALSE(env.at("os").at("machine").get<std::string>().empty());
   EXPECT_FALSE(env.at("os").at("pretty_name").get<std::string>().empty());
+  // libblas.so.3 is there wherever LibTorch is (Debian's libtorch links it).
+  if (!env.at("blas").is_null()) {
+    EXPECT_TRUE(std::filesystem::exists(env["blas"].at("library").get<std::string>())) << env["blas"];
+    EXPECT_EQ(env["blas"].at("kind"), blas_kind(env["blas"].at("library").get<std::string>()));
+  }
   ASSERT_TRUE(env.at("load_average").is_array());
   EXPECT_EQ(env.at("load_average").size(), 3U);
 
