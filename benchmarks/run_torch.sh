@@ -9,14 +9,16 @@
 #   REPEATS     C++/Python pairs per configuration (default 3); medians reported
 #   DURATION_S  minimum timed seconds per measurement (default 10)
 # Environment (defaults in brackets):
-#   MODELS ["mobilenet_v2 efficientnet_b0 resnet50"]  CLASSES [10]  THREADS [2]
+#   MODELS ["mobilenet_v2 efficientnet_b0 resnet50"]  CLASSES [10]
+#   THREADS ["2"] (a list, e.g. "1 2": every configuration at each count)  PHASES ["train infer"]
 #   TRAIN_SIZE [64]  TRAIN_BATCH [32]  TRAIN_MIN_ITERS [20]
 #   INFER_SIZE [224]  INFER_BATCHES ["1 32"]  INFER_MIN_ITERS [64]
 #   WARMUP_S [1]  WARMUP_ITERS [10]  MAX_S [60] (a measurement stops there even short of its minimum count)
 #   RESULTS_DIR [benchmarks/results]
 # Writes benchmarks/results/torch-<UTC>-{context,summary}.json and one raw
-# torch-<UTC>-r<repeat>-<model>-<phase>-s<size>-b<batch>-<cpp|python>.json per
-# measurement, then prints a Markdown table.
+# torch-<UTC>-r<repeat>-<model>-<phase>-s<size>-b<batch>[-t<threads>]-<cpp|python>.json
+# per measurement (-t only when THREADS lists more than one count), then prints
+# a Markdown table with a bootstrap 95% confidence interval of each ratio.
 # Needs: the torch_bench target built (Release); apt-get install python3-torch python3-torchvision
 set -euo pipefail
 
@@ -38,7 +40,11 @@ fi
 
 models=${MODELS:-"mobilenet_v2 efficientnet_b0 resnet50"}
 classes=${CLASSES:-10}
-threads=${THREADS:-2}
+thread_counts=${THREADS:-2}
+phases=${PHASES:-"train infer"}
+for p in $phases; do
+  [[ $p == train || $p == infer ]] || { echo "PHASES: '$p' is not train or infer" >&2; exit 2; }
+done
 train_size=${TRAIN_SIZE:-64}
 train_batch=${TRAIN_BATCH:-32}
 train_min_iters=${TRAIN_MIN_ITERS:-20}
@@ -87,7 +93,8 @@ ctx = {"command": command, "cpu": field("model name"), "cpu_mhz": field("cpu MHz
        "libtorch_cpu": {"cpp": torch_libs(bench), "python": torch_libs(torch._C.__file__)},
        "env": {k: os.environ[k] for k in ("MODELS", "CLASSES", "THREADS", "TRAIN_SIZE", "TRAIN_BATCH",
                                            "TRAIN_MIN_ITERS", "INFER_SIZE", "INFER_BATCHES", "INFER_MIN_ITERS",
-                                           "WARMUP_S", "WARMUP_ITERS", "MAX_S", "OMP_NUM_THREADS") if k in os.environ}}
+                                           "WARMUP_S", "WARMUP_ITERS", "MAX_S", "PHASES", "OMP_NUM_THREADS")
+                if k in os.environ}}
 json.dump(ctx, open(out, "w"), indent=2)
 EOF
 echo "== context: $base-context.json (load average $load_start)" >&2
@@ -107,15 +114,17 @@ if hasattr(torchvision.models, m):
 done
 
 # One measurement; a failure is recorded in place of its result and the sweep goes on.
-measure() {  # side repeat model phase size batch min_iters
-  local side=$1 r=$2 model=$3 phase=$4 size=$5 batch=$6 min_iters=$7
-  local out="$base-r$r-$model-$phase-s$size-b$batch-$side.json" err failed=0
+measure() {  # side repeat model phase size batch min_iters threads
+  local side=$1 r=$2 model=$3 phase=$4 size=$5 batch=$6 min_iters=$7 threads=$8
+  local tag=""
+  [[ $(wc -w <<< "$thread_counts") -gt 1 ]] && tag="-t$threads"
+  local out="$base-r$r-$model-$phase-s$size-b$batch$tag-$side.json" err failed=0
   local init=()
   [[ -f $states/$model.pt ]] && init=(--init-from "$states/$model.pt")
   local args=(--model "$model" --phase "$phase" --classes "$classes" --size "$size" --batch "$batch" "${init[@]}"
               --threads "$threads" --warmup-s "$warmup_s" --warmup-iters "$warmup_iters" --min-s "$duration"
               --min-iters "$min_iters" --max-s "$max_s")
-  echo "== repeat $r/$repeats $side $model $phase size $size batch $batch" >&2
+  echo "== repeat $r/$repeats $side $model $phase size $size batch $batch threads $threads" >&2
   err=$(mktemp)
   if [[ $side == cpp ]]; then
     "$bench" "${args[@]}" > "$out" 2> "$err" || failed=1
@@ -126,8 +135,8 @@ measure() {  # side repeat model phase size batch min_iters
     echo "   failed: $(tail -n 3 "$err")" >&2
     "$python" -c 'import json, sys; json.dump({"error": open(sys.argv[1]).read()[-4000:], "side": sys.argv[2],
       "model": sys.argv[3], "phase": sys.argv[4], "config": {"image_size": int(sys.argv[5]),
-      "batch_size": int(sys.argv[6])}}, open(sys.argv[7], "w"), indent=2)' \
-      "$err" "$side" "$model" "$phase" "$size" "$batch" "$out"
+      "batch_size": int(sys.argv[6]), "threads_requested": int(sys.argv[8])}}, open(sys.argv[7], "w"), indent=2)' \
+      "$err" "$side" "$model" "$phase" "$size" "$batch" "$out" "$threads"
   fi
   rm -f "$err"
 }
@@ -135,24 +144,30 @@ measure() {  # side repeat model phase size batch min_iters
 started=$(date +%s)
 for ((r = 1; r <= repeats; r++)); do
   for model in $models; do
-    configs=("train $train_size $train_batch $train_min_iters")
-    for b in $infer_batches; do configs+=("infer $infer_size $b $infer_min_iters"); done
+    configs=()
+    for t in $thread_counts; do
+      [[ " $phases " == *" train "* ]] && configs+=("train $train_size $train_batch $train_min_iters $t")
+      if [[ " $phases " == *" infer "* ]]; then
+        for b in $infer_batches; do configs+=("infer $infer_size $b $infer_min_iters $t"); done
+      fi
+    done
     for c in "${configs[@]}"; do
-      read -r phase size batch min_iters <<< "$c"
-      measure cpp "$r" "$model" "$phase" "$size" "$batch" "$min_iters"
-      measure python "$r" "$model" "$phase" "$size" "$batch" "$min_iters"
+      read -r phase size batch min_iters t <<< "$c"
+      measure cpp "$r" "$model" "$phase" "$size" "$batch" "$min_iters" "$t"
+      measure python "$r" "$model" "$phase" "$size" "$batch" "$min_iters" "$t"
     done
   done
 done
 
 "$python" - "$base" "$(( $(date +%s) - started ))" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF'
-import glob, json, statistics, sys
+import glob, json, random, statistics, sys
 base, seconds, load_end = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 context = json.load(open(base + "-context.json"))
 runs = [json.load(open(f)) for f in sorted(glob.glob(base + "-r*-*.json"))]
 groups = {}
 for d in runs:
-    key = (d["model"], d["phase"], d["config"]["image_size"], d["config"]["batch_size"])
+    key = (d["model"], d["phase"], d["config"]["image_size"], d["config"]["batch_size"],
+           d["config"].get("threads_requested"))
     groups.setdefault(key, {"cpp": [], "python": []})[d["side"]].append(d)
 
 def median_of(ds, field):
@@ -162,9 +177,21 @@ def median_of(ds, field):
 def ratio(a, b):
     return a / b if a and b else None
 
+# Each process lands in a faster or slower mode for its whole life on this VM
+# (at 2 threads, +-15% between processes, steady within one), so a ratio of
+# medians over a few repeats can be luck. Its uncertainty: percentile
+# bootstrap over the repeats, each side resampled on its own.
+def bootstrap_ratio_ci(cpp, py, reps=10000, seed=1):
+    if len(cpp) < 2 or len(py) < 2:
+        return None
+    rng = random.Random(seed)
+    rs = sorted(statistics.median(rng.choices(cpp, k=len(cpp))) / statistics.median(rng.choices(py, k=len(py)))
+                for _ in range(reps))
+    return [rs[int(0.025 * reps)], rs[int(0.975 * reps) - 1]]
+
 rows = []
-for (model, phase, size, batch), sides in groups.items():
-    row = {"model": model, "phase": phase, "image_size": size, "batch_size": batch}
+for (model, phase, size, batch, threads), sides in sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0]))):
+    row = {"model": model, "phase": phase, "image_size": size, "batch_size": batch, "threads": threads}
     ok = {s: [d for d in ds if "stats" in d] for s, ds in sides.items()}
     for s in ("cpp", "python"):
         row[s] = {f: median_of(ok[s], f) for f in ("images_per_second", "images_per_cpu_second", "median_ms",
@@ -191,6 +218,8 @@ for (model, phase, size, batch), sides in groups.items():
     # > 1: C++ is faster (throughput ratio; for latency it is Python's median over C++'s).
     row["cpp_over_python_images_per_second"] = ratio(row["cpp"]["images_per_second"],
                                                      row["python"]["images_per_second"])
+    row["cpp_over_python_images_per_second_ci95"] = bootstrap_ratio_ci(row["cpp"]["images_per_second_runs"],
+                                                                      row["python"]["images_per_second_runs"])
     row["cpp_over_python_images_per_cpu_second"] = ratio(row["cpp"]["images_per_cpu_second"],
                                                          row["python"]["images_per_cpu_second"])
     row["python_over_cpp_median_latency"] = ratio(row["python"]["median_ms"], row["cpp"]["median_ms"])
@@ -208,10 +237,10 @@ fmt = lambda v, spec=".1f", unit="": "-" if v is None else format(v, spec) + uni
 print(f"Run `{base.rsplit('/', 1)[-1]}`: {context['cpu']}, {context['cores']} cores, threads "
       f"{sorted({t for r in rows for s in ('cpp', 'python') for t in r[s]['threads_used']})}, "
       f"load {context['load_average_start']} -> {load_end}, {seconds} s\n")
-print("| model | phase | size | batch | C++ img/s | Python img/s | **C++/Python** | C++ img/CPU-s | "
+print("| model | phase | size | batch | threads | C++ img/s | Python img/s | **C++/Python** | 95% CI | C++ img/CPU-s | "
       "Python img/CPU-s | ratio/CPU-s | C++ median ms | C++ p99 ms | Python median ms | Python p99 ms | "
       "same work | notes |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     c, p = r["cpp"], r["python"]
     notes = []
@@ -225,13 +254,16 @@ for r in rows:
     if both and r["same_parameters"] and not r["same_losses"]: notes.append("losses differ")
     if r["nonfinite_step_losses"]: notes.append(f"{r['nonfinite_step_losses']} non-finite step losses")
     if both and not r["same_output_shape"]: notes.append("output shapes differ")
-    print(f"| {r['model']} | {r['phase']} | {r['image_size']} | {r['batch_size']} | {fmt(c['images_per_second'])} | "
-          f"{fmt(p['images_per_second'])} | **{fmt(r['cpp_over_python_images_per_second'], '.2f', 'x')}** | "
+    ci = r["cpp_over_python_images_per_second_ci95"]
+    ci_text = "-" if ci is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+    print(f"| {r['model']} | {r['phase']} | {r['image_size']} | {r['batch_size']} | {r['threads']} | "
+          f"{fmt(c['images_per_second'])} | "
+          f"{fmt(p['images_per_second'])} | **{fmt(r['cpp_over_python_images_per_second'], '.2f', 'x')}** | {ci_text} | "
           f"{fmt(c['images_per_cpu_second'])} | {fmt(p['images_per_cpu_second'])} | "
           f"{fmt(r['cpp_over_python_images_per_cpu_second'], '.2f', 'x')} | {fmt(c['median_ms'], '.2f')} | "
           f"{fmt(c['p99_ms'], '.2f')} | {fmt(p['median_ms'], '.2f')} | {fmt(p['p99_ms'], '.2f')} | "
           f"{same} | {'; '.join(notes)} |")
-print("\nMedians over repeats. same work: equal parameter counts and output shapes, and equal losses from the "
+print("\nMedians over repeats; 95% CI: bootstrap of the ratio of medians over the repeats. same work: equal parameter counts and output shapes, and equal losses from the "
       "same initial weights and inputs (eval, and the first SGD step).")
 print(f"Raw: {base}-*.json, summary: {base}-summary.json")
 EOF
