@@ -11,6 +11,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
@@ -128,6 +129,54 @@ std::string os_pretty_name() {
   return "unknown";
 }
 
+// /proc/stat's first line: busy and total jiffies of the whole machine.
+// Busy counts user, nice, system, irq, softirq and steal (a hypervisor that
+// gives the CPU to another guest is contention too); idle and iowait are not.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> machine_jiffies() {
+  const auto stat = read_file("/proc/stat");
+  if (!stat || !stat->starts_with("cpu ")) return std::nullopt;
+  std::istringstream in(stat->substr(4, stat->find('\n') - 4));
+  std::array<std::uint64_t, 8> v{};  // user nice system idle iowait irq softirq steal
+  for (auto& x : v) {
+    if (!(in >> x)) return std::nullopt;
+  }
+  const std::uint64_t busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return std::make_pair(busy, busy + v[3] + v[4]);
+}
+
+// This process's own CPU time (utime + stime) in jiffies.
+std::optional<std::uint64_t> own_jiffies() {
+  const auto stat = read_file("/proc/self/stat");
+  if (!stat) return std::nullopt;
+  const auto close = stat->rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream in(stat->substr(close + 2));
+  std::string field;
+  std::uint64_t utime = 0;
+  std::uint64_t stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {  // fields 3..15 of stat(5)
+    if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+  }
+  if (!in) return std::nullopt;
+  return utime + stime;
+}
+
+// Cores other processes kept busy over `seconds`: the load just now, where
+// the 1-minute load average still remembers a job that has just finished
+// (the training before a benchmark in `inferbench run`).
+std::optional<double> other_busy_cores(double seconds, int online_cpus) {
+  const auto m0 = machine_jiffies();
+  const auto s0 = own_jiffies();
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const auto m1 = machine_jiffies();
+  const auto s1 = own_jiffies();
+  if (!m0 || !m1 || !s0 || !s1 || m1->second <= m0->second) return std::nullopt;
+  const double busy = static_cast<double>(m1->first - m0->first) - static_cast<double>(*s1 - *s0);
+  const double total = static_cast<double>(m1->second - m0->second);
+  return std::max(0.0, busy / total) * online_cpus;
+}
+
 std::string utc_now_iso8601() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -153,11 +202,18 @@ std::vector<std::string> environment_warnings(const EnvFacts& facts) {
   if (!facts.sanitizers.empty()) {
     w.push_back(fmt::format("sanitizer build ({}): timings are not representative", facts.sanitizers));
   }
-  // A heuristic: the 1-minute load average counts runnable tasks, ours
-  // included, averaged over a minute; above half the usable cores something
-  // else has most likely been competing for the CPU. It can miss a burst and
-  // blame a just-finished job, hence a warning and not a refusal.
-  if (facts.load_average_1min >= 0 && facts.load_average_1min > 0.5 * facts.usable_cores) {
+  // Other processes' CPU use, sampled just before the study: above a quarter
+  // of the usable cores something competes with the measurements. When it
+  // could not be sampled, the 1-minute load average (runnable tasks, ours
+  // included, over a minute) above half the cores, a cruder test that also
+  // blames a job that has just finished. A warning, not a refusal.
+  if (facts.other_busy_cores >= 0) {
+    if (facts.other_busy_cores > 0.25 * facts.usable_cores) {
+      w.push_back(fmt::format("other processes kept {:.2f} of {} cores busy when the study started: another process "
+                              "is using the CPU",
+                              facts.other_busy_cores, facts.usable_cores));
+    }
+  } else if (facts.load_average_1min >= 0 && facts.load_average_1min > 0.5 * facts.usable_cores) {
     w.push_back(fmt::format("load average {:.2f} on {} cores: another process is using the CPU",
                             facts.load_average_1min, facts.usable_cores));
   }
@@ -268,9 +324,16 @@ nlohmann::json capture_environment() {
   }
   env["blas"] = blas.empty() ? json(nullptr) : json{{"library", blas}, {"kind", blas_kind(blas)}};
 
-  env["warnings"] = environment_warnings(
-      {.build_type = b::kBuildType, .sanitizers = b::kSanitizers, .load_average_1min = load1, .usable_cores = cores,
-       .governor = governor, .blas_library = blas});
+  const auto others = other_busy_cores(0.5, online > 0 ? static_cast<int>(online) : cores);
+  env["other_busy_cores"] = others ? json(*others) : json(nullptr);
+
+  env["warnings"] = environment_warnings({.build_type = b::kBuildType,
+                                          .sanitizers = b::kSanitizers,
+                                          .load_average_1min = load1,
+                                          .other_busy_cores = others.value_or(-1.0),
+                                          .usable_cores = cores,
+                                          .governor = governor,
+                                          .blas_library = blas});
   return env;
 }
 

@@ -21,6 +21,7 @@ struct EnvFacts {
   std::string build_type;           // CMAKE_BUILD_TYPE ("" when none was set)
   std::string sanitizers;           // INFERBENCH_SANITIZE ("" when off)
   double load_average_1min = -1;    // /proc/loadavg; negative: unknown
+  double other_busy_cores = -1;     // cores other processes used just now (/proc/stat); negative: unknown
   int usable_cores = 1;             // logical CPUs this process may run on
   std::string governor = "unknown";  // cpufreq scaling governor; "unknown" when not readable
   std::string blas_library;         // the file libblas.so.3 resolves to ("" when unknown)
@@ -36,8 +37,11 @@ std::string blas_kind(const std::string& library);
 //   "Debug build: timings are not representative"      (build type Debug;
 //       another non-Release type or none is named in the same words)
 //   "sanitizer build (...)"                            (sanitizers on)
+//   "other processes kept X of N cores busy when the study started: ..."
+//       (other_busy_cores > 0.25 * usable cores)
 //   "load average X on N cores: another process is using the CPU"
-//       (load average over 1 minute > 0.5 * usable cores)
+//       (only when other_busy_cores is unknown: load average over 1 minute
+//       > 0.5 * usable cores)
 //   "CPU frequency governor is X (not performance)"    (readable and not performance)
 //   "libblas.so.3 is the reference BLAS (PATH): ..."   (blas_kind() == "reference":
 //       LibTorch's convolutions that do not go through oneDNN and its linear
@@ -52,6 +56,7 @@ std::vector<std::string> environment_warnings(const EnvFacts& facts);
 //   memory {total_bytes, available_bytes},
 //   os {pretty_name, kernel, kernel_version, machine},
 //   load_average [1, 5, 15 min],
+//   other_busy_cores (CPU other processes used over 0.5 s of sampling; null when /proc/stat is unreadable),
 //   build {version, git_commit, build_type, compiler, sanitizers},
 //   blas {library, kind} (what libblas.so.3 resolves to; null when it does not load),
 //   warnings [..] (environment_warnings of the above).

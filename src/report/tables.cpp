@@ -229,6 +229,10 @@ Environment environment_facts(const StudyView& view) {
       loads.push_back(l.is_number() ? fmt::format("{:.2f}", l.get<double>()) : "?");
     add("load average", fmt::format("{} (1, 5, 15 min, when the study started)", fmt::join(loads, ", ")));
   }
+  if (env.contains("other_busy_cores") && env["other_busy_cores"].is_number()) {
+    add("CPU used by others", fmt::format("{:.2f} cores (other processes, sampled for 0.5 s as the study started)",
+                                          env["other_busy_cores"].get<double>()));
+  }
   add("captured", str_or(env, "captured_at"));
 
   // METHODOLOGY.md ("Context"): a Debug or sanitizer build is flagged loudly.

@@ -1,8 +1,12 @@
 #include "bench/environment.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -16,7 +20,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 }
 
 EnvFacts quiet_release() {
-  return {.build_type = "Release", .sanitizers = "", .load_average_1min = 0.1, .usable_cores = 4,
+  return {.build_type = "Release", .sanitizers = "", .load_average_1min = 0.1, .other_busy_cores = -1, .usable_cores = 4,
           .governor = "performance", .blas_library = ""};
 }
 
@@ -65,6 +69,24 @@ TEST(EnvironmentWarningsTest, LoadAboveHalfTheCores) {
             std::vector<std::string>{"load average 2.50 on 4 cores: another process is using the CPU"});
 }
 
+// The sampled CPU use of other processes, when known, decides alone: the
+// 1-minute load average of a job that has just finished is not blamed.
+TEST(EnvironmentWarningsTest, OtherProcessesBusyRatherThanLoadAverage) {
+  EnvFacts f = quiet_release();
+  f.usable_cores = 2;
+  f.load_average_1min = 2.0;  // the training that has just ended
+  f.other_busy_cores = 0.05;
+  EXPECT_TRUE(environment_warnings(f).empty());
+  f.other_busy_cores = 0.5;  // exactly a quarter of 2 cores: not flagged
+  EXPECT_TRUE(environment_warnings(f).empty());
+  f.other_busy_cores = 0.9;
+  EXPECT_EQ(environment_warnings(f),
+            std::vector<std::string>{"other processes kept 0.90 of 2 cores busy when the study started: another "
+                                     "process is using the CPU"});
+  f.other_busy_cores = -1;  // not sampled: the load average rule
+  EXPECT_EQ(environment_warnings(f).size(), 1U);
+}
+
 TEST(EnvironmentWarningsTest, Governor) {
   EnvFacts f = quiet_release();
   f.governor = "powersave";
@@ -98,7 +120,8 @@ TEST(EnvironmentWarningsTest, BlasKindFromThePath) {
 }
 
 TEST(EnvironmentWarningsTest, AllAtOnceInFixedOrder) {
-  const EnvFacts f{.build_type = "Debug", .sanitizers = "thread", .load_average_1min = 3, .usable_cores = 2,
+  const EnvFacts f{.build_type = "Debug", .sanitizers = "thread", .load_average_1min = 3, .other_busy_cores = -1,
+                   .usable_cores = 2,
                    .governor = "ondemand", .blas_library = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"};
   const auto w = environment_warnings(f);
   ASSERT_EQ(w.size(), 5U);
@@ -142,6 +165,10 @@ TEST(CaptureEnvironmentTest, FieldsPresentAndPlausible) {
   if (!env.at("blas").is_null()) {
     EXPECT_TRUE(std::filesystem::exists(env["blas"].at("library").get<std::string>())) << env["blas"];
     EXPECT_EQ(env["blas"].at("kind"), blas_kind(env["blas"].at("library").get<std::string>()));
+  }
+  if (!env.at("other_busy_cores").is_null()) {
+    EXPECT_GE(env["other_busy_cores"].get<double>(), 0.0);
+    EXPECT_LE(env["other_busy_cores"].get<double>(), static_cast<double>(sysconf(_SC_NPROCESSORS_ONLN)) + 1e-9);
   }
   ASSERT_TRUE(env.at("load_average").is_array());
   EXPECT_EQ(env.at("load_average").size(), 3U);
@@ -191,6 +218,24 @@ TEST(Fp32PeakTest, BadArgumentsThrow) {
   EXPECT_THROW(measure_fp32_peak(0, 0.1), std::invalid_argument);
   EXPECT_THROW(measure_fp32_peak(1, 0.0), std::invalid_argument);
   EXPECT_THROW(measure_fp32_peak(1, -1.0), std::invalid_argument);
+}
+
+// A child process spinning on a core while the environment is captured is
+// seen as another process using the CPU (our own CPU time is not counted).
+TEST(CaptureEnvironmentTest, SeesAnotherProcessSpinning) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    volatile std::uint64_t n = 0;
+    for (;;) n = n + 1;  // until killed
+  }
+  const auto env = capture_environment();
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_FALSE(env.at("other_busy_cores").is_null()) << "/proc/stat not readable";
+  // A whole core on an idle machine; at least ~0.6 even with two other
+  // processes (ctest -j2) sharing two cores with it.
+  EXPECT_GT(env["other_busy_cores"].get<double>(), 0.4) << env["other_busy_cores"];
 }
 
 }  // namespace
