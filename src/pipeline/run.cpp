@@ -28,10 +28,15 @@ using nlohmann::json;
 json default_config() {
   // The budget is recorded in benchmarks/training-budget.md (accuracy and time
   // per model on the 2-core reference machine).
-  json light = {{"epochs", 10}, {"augment", "light"}};
-  // ResNet50 costs 3.7x MobileNetV2 per epoch: fewer epochs at a higher
-  // learning rate, each block starting as the identity (68% -> 87% test top-1).
-  json resnet = {{"epochs", 8}, {"augment", "light"}, {"lr", 0.05}, {"zero-init-residual", true}};
+  // Aim (models issue): all three trained in under 15 minutes on 2 cores,
+  // each at >= 85% test top-1. Every epoch ends the cosine schedule sooner;
+  // the cost per epoch is about 1 : 1.6 : 3.7 (MobileNetV2 : EfficientNetB0 :
+  // ResNet50), so the large model gives up the most epochs.
+  json mobilenet = {{"epochs", 9}, {"augment", "light"}};
+  json efficientnet = {{"epochs", 8}, {"augment", "light"}};
+  // ResNet50: fewer epochs at a higher learning rate, each block starting as
+  // the identity (68% -> 87% test top-1 with 8 epochs).
+  json resnet = {{"epochs", 6}, {"augment", "light"}, {"lr", 0.05}, {"zero-init-residual", true}};
   return {
       {"data", nullptr},
       {"synth", {{"per-class", 400}, {"size", 128}, {"seed", 1}}},
@@ -39,8 +44,8 @@ json default_config() {
       {"split", json::object()},
       {"tensors", json::object()},
       {"models",
-       {{{"model", "mobilenet_v2"}, {"size", 64}, {"train", light}},
-        {{"model", "efficientnet_b0"}, {"size", 64}, {"train", light}},
+       {{{"model", "mobilenet_v2"}, {"size", 64}, {"train", mobilenet}},
+        {{"model", "efficientnet_b0"}, {"size", 64}, {"train", efficientnet}},
         {{"model", "resnet50"}, {"size", 64}, {"train", resnet}}}},
       {"export", json::object()},
       {"verify", json::object()},
