@@ -33,20 +33,18 @@
 #include "common/json.h"
 #include "inferbench/build_info.h"
 #include "model/builders.h"
-#include "train/pth_reader.h"
-#include "train/torch_model.h"
+#include "torch_train_step.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-namespace F = torch::nn::functional;
 using inferbench::ExitCode;
 
-// The trainer's defaults (src/train/trainer.h), so the step costs what a real one does.
-constexpr double kLr = 0.05;
-constexpr double kMomentum = 0.9;
-constexpr double kWeightDecay = 5e-5;
-constexpr double kLabelSmoothing = 0.1;
+using inferbench::torch_bench::kLabelSmoothing;
+using inferbench::torch_bench::kLr;
+using inferbench::torch_bench::kMomentum;
+using inferbench::torch_bench::kWeightDecay;
+using inferbench::torch_bench::TrainBench;
 
 struct Options {
   std::string model = "mobilenet_v2";
@@ -170,10 +168,7 @@ nlohmann::json stats_json(const Timed& t, std::int64_t batch, int min_iters) {
 }
 
 double weighted_loss(const torch::Tensor& logits, const torch::Tensor& labels, const torch::Tensor& weights) {
-  // Per-sample weights, as the trainer's class balancing applies them.
-  const auto per_sample = F::cross_entropy(
-      logits, labels, F::CrossEntropyFuncOptions().label_smoothing(kLabelSmoothing).reduction(torch::kNone));
-  return ((per_sample * weights).sum() / weights.sum()).item<double>();
+  return inferbench::torch_bench::weighted_loss(logits, labels, weights).item<double>();
 }
 
 nlohmann::json run(const Options& o) {
@@ -186,17 +181,11 @@ nlohmann::json run(const Options& o) {
   }
   torch::set_num_threads(o.threads);
 
-  // Inputs first, from their own seed, so both sides draw the same tensors from
-  // LibTorch's generator whatever the models' initialisation consumes.
-  torch::manual_seed(o.seed);
-  const auto x = torch::randn({o.batch_size, 3, o.image_size, o.image_size});
-  const auto y = torch::randint(o.num_classes, {o.batch_size}, torch::kLong);
-  const auto w = torch::rand({o.batch_size}) + 0.5;
-
-  torch::manual_seed(o.seed + 1);
-  inferbench::train::TorchModel net(inferbench::model::build_model(o.model, o.num_classes));
-  if (!o.init_from.empty()) net->load_state(inferbench::train::read_state_dict(o.init_from), o.init_from);
-  net->set_in_place(!o.out_of_place);
+  TrainBench bench(o.model, o.num_classes, o.image_size, o.batch_size, o.seed, o.init_from, !o.out_of_place);
+  auto& net = bench.net;
+  const auto& x = bench.x;
+  const auto& y = bench.y;
+  const auto& w = bench.w;
   std::int64_t params = 0;
   for (const auto& p : net->parameters()) params += p.numel();
 
@@ -217,26 +206,11 @@ nlohmann::json run(const Options& o) {
   const Rules rules{o.warmup_s, o.warmup_iters, o.min_s, o.min_iters, o.max_s};
   Timed timed;
   if (o.phase == "train") {
-    net->train();
-    // Dropout and stochastic depth draw from here on; reseeding makes the masks
-    // the Python side draws the same where both draw in the same order.
-    torch::manual_seed(o.seed + 2);
-    torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(kLr)
-                                                 .momentum(kMomentum)
-                                                 .nesterov(true)
-                                                 .weight_decay(kWeightDecay));
+    // Dropout and stochastic depth draw from here on (seed + 2); the masks are
+    // the Python side's where both draw in the same order.
+    bench.start_training();
     std::vector<double> losses;
-    timed = run_timed(rules, [&] {
-      const auto logits = net->forward(x);
-      const auto per_sample = F::cross_entropy(
-          logits, y, F::CrossEntropyFuncOptions().label_smoothing(kLabelSmoothing).reduction(torch::kNone));
-      const auto loss = (per_sample * w).sum() / w.sum();
-      // The trainer reads the loss every step (divergence check); so does this.
-      losses.push_back(loss.item<double>());
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-    });
+    timed = run_timed(rules, [&] { losses.push_back(bench.step()); });
     // With the same weights (--init-from) and seeds the first matches the Python
     // side's exactly (dropout masks included); the last one after as many steps.
     check["first_step_loss"] = losses.front();  // JSON null when not finite, on both sides

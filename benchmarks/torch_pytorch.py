@@ -94,21 +94,44 @@ def weighted_loss(logits, labels, weights):
     return (per_sample * weights).sum() / weights.sum()
 
 
+def inputs_and_model(model, classes, size, batch, seed, init_from):
+    """The batch and the model, drawn as TrainBench (torch_train_step.h) draws them."""
+    # Inputs first, from their own seed: the same tensors as the C++ side draws.
+    torch.manual_seed(seed)
+    x = torch.randn(batch, 3, size, size)
+    y = torch.randint(classes, (batch,), dtype=torch.long)
+    w = torch.rand(batch) + 0.5
+
+    torch.manual_seed(seed + 1)
+    net = getattr(torchvision.models, model)(num_classes=classes)
+    if init_from:
+        net.load_state_dict(torch.load(init_from))
+    return net, x, y, w
+
+
+def train_step(net, x, y, w, seed, losses):
+    """Training mode, the optimizer, the dropout seed, and one SGD step as a function (TrainBench::step)."""
+    net.train()
+    torch.manual_seed(seed + 2)  # dropout and stochastic depth masks, as the C++ side reseeds
+    # foreach=False is 1.13's CPU default; said explicitly so a newer torch does not change the work.
+    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY,
+                          foreach=False)
+
+    def step():
+        loss = weighted_loss(net(x), y, w)
+        losses.append(loss.item())
+        opt.zero_grad()  # set_to_none=False, 1.13's default, as LibTorch's zero_grad
+        loss.backward()
+        opt.step()
+
+    return step
+
+
 def run(a):
     if a.phase == "train" and a.batch < 2:
         sys.exit("training needs --batch >= 2 (batch norm)")
     torch.set_num_threads(a.threads)
-
-    # Inputs first, from their own seed: the same tensors as the C++ side draws.
-    torch.manual_seed(a.seed)
-    x = torch.randn(a.batch, 3, a.size, a.size)
-    y = torch.randint(a.classes, (a.batch,), dtype=torch.long)
-    w = torch.rand(a.batch) + 0.5
-
-    torch.manual_seed(a.seed + 1)
-    net = getattr(torchvision.models, a.model)(num_classes=a.classes)
-    if a.init_from:
-        net.load_state_dict(torch.load(a.init_from))
+    net, x, y, w = inputs_and_model(a.model, a.classes, a.size, a.batch, a.seed, a.init_from)
     if a.save_state:
         torch.save(net.state_dict(), a.save_state)
     params = sum(p.numel() for p in net.parameters())
@@ -123,21 +146,8 @@ def run(a):
     rules = {"warmup_s": a.warmup_s, "warmup_iters": a.warmup_iters, "min_s": a.min_s, "min_iters": a.min_iters,
              "max_s": a.max_s}
     if a.phase == "train":
-        net.train()
-        torch.manual_seed(a.seed + 2)  # dropout and stochastic depth masks, as the C++ side reseeds
-        # foreach=False is 1.13's CPU default; said explicitly so a newer torch does not change the work.
-        opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, nesterov=True, weight_decay=WEIGHT_DECAY,
-                              foreach=False)
         losses = []
-
-        def step():
-            loss = weighted_loss(net(x), y, w)
-            losses.append(loss.item())
-            opt.zero_grad()  # set_to_none=False, 1.13's default, as LibTorch's zero_grad
-            loss.backward()
-            opt.step()
-
-        timed = run_timed(rules, step)
+        timed = run_timed(rules, train_step(net, x, y, w, a.seed, losses))
         # None (JSON null) when not finite, as nlohmann::json writes it on the C++ side.
         check["first_step_loss"] = losses[0] if math.isfinite(losses[0]) else None
         check["last_step_loss"] = losses[-1] if math.isfinite(losses[-1]) else None
