@@ -33,7 +33,12 @@ void add_train_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--manifest", f->manifest, "Manifest from `data split`")->required();
   cmd->add_option("--model", c.model, fmt::format("Architecture: {}", fmt::join(model::known_models(), ", ")))
       ->check(CLI::IsMember(model::known_models()));
-  cmd->add_option("--size", c.image_size, "Training image size (pixels, square)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--size", c.image_size, "Image size (pixels, square): training, evaluation and the checkpoint's input")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--train-size", c.train_size,
+                  "Train on images of this size instead, evaluate and save at --size (train smaller, test larger: "
+                  "FixRes, Touvron et al. 2019); 0 = --size")
+      ->check(CLI::Range(0, 4096));
   cmd->add_option("--epochs", c.epochs, "Epochs")->check(CLI::Range(1, 100000));
   cmd->add_option("--batch-size", c.batch_size, "Batch size")->check(CLI::Range(1, 65536));
   cmd->add_option("--optimizer", c.optimizer, "sgd (momentum, Nesterov) or adamw")

@@ -44,6 +44,10 @@ void TrainConfig::validate() const {
     bad(fmt::format("--size {} is too small for {}: it downsamples by 32, so use at least {}", image_size, model,
                     model::kMinImageSize));
   }
+  if (train_size != 0 && (train_size < model::kMinImageSize || train_size > 4096)) {
+    bad(fmt::format("--train-size {} is out of range for {}: at least {} (it downsamples by 32), at most 4096", train_size,
+                    model, model::kMinImageSize));
+  }
   if (epochs < 1) bad(fmt::format("--epochs must be at least 1, got {}", epochs));
   if (batch_size < 2) bad(fmt::format("--batch-size must be at least 2 (batch norm needs 2), got {}", batch_size));
   if (optimizer != "sgd" && optimizer != "adamw") bad(fmt::format("--optimizer '{}' (expected sgd or adamw)", optimizer));
@@ -62,7 +66,7 @@ void TrainConfig::validate() const {
 }
 
 nlohmann::json TrainConfig::to_json() const {
-  return {{"model", model},
+  nlohmann::json j = {{"model", model},
           {"image_size", image_size},
           {"epochs", epochs},
           {"batch_size", batch_size},
@@ -82,6 +86,9 @@ nlohmann::json TrainConfig::to_json() const {
           {"patience", patience},
           {"threads", threads},
           {"seed", seed}};
+  // Only when set, so that runs from before the option keep their fingerprint (resume).
+  if (train_size != 0) j["train_size"] = train_size;
+  return j;
 }
 
 namespace {
@@ -213,11 +220,14 @@ TrainResult train(const data::Manifest& manifest, const TrainConfig& config) {
 
   const auto& classes = manifest.classes;
   const auto preprocess = data::PreprocessConfig::preset(config.normalization, config.image_size);
+  const auto train_preprocess =
+      data::PreprocessConfig::preset(config.normalization, config.train_size > 0 ? config.train_size : config.image_size);
   model::BuildOptions build;
   if (config.model == "mobilenet_v2") build.width_mult = config.width_mult;
   build.dropout = config.dropout;
   const model::Graph graph = model::build_model(config.model, static_cast<std::int64_t>(classes.size()), build);
   (void)model::infer_shapes(graph, {1, 3, config.image_size, config.image_size});
+  (void)model::infer_shapes(graph, {1, 3, train_preprocess.image_size, train_preprocess.image_size});
 
   torch::manual_seed(config.seed);
   TorchModel net(graph);
@@ -307,7 +317,7 @@ TrainResult train(const data::Manifest& manifest, const TrainConfig& config) {
   // On few cores the loader gets one thread so it does not take LibTorch's.
   const int loader_threads = threads > 2 ? 2 : 1;
   data::LoaderOptions train_opt;
-  train_opt.preprocess = preprocess;
+  train_opt.preprocess = train_preprocess;
   train_opt.augment = data::AugmentConfig::preset(config.augment);
   train_opt.batch_size = static_cast<std::size_t>(config.batch_size);
   train_opt.threads = loader_threads;
@@ -317,6 +327,7 @@ TrainResult train(const data::Manifest& manifest, const TrainConfig& config) {
   train_opt.drop_last = train_split.samples.size() > static_cast<std::size_t>(config.batch_size);
   train_opt.seed = config.seed;
   data::LoaderOptions eval_opt = train_opt;
+  eval_opt.preprocess = preprocess;
   eval_opt.augment.reset();
   eval_opt.shuffle = false;
   eval_opt.drop_last = false;
@@ -370,7 +381,7 @@ TrainResult train(const data::Manifest& manifest, const TrainConfig& config) {
         lr = lr_at(config, step++, steps_per_epoch);
         for (auto& group : opt->param_groups()) group.options().set_lr(lr);
         const auto n = static_cast<std::int64_t>(batch->size());
-        const auto x = images_tensor(*batch, preprocess);
+        const auto x = images_tensor(*batch, train_preprocess);
         const auto y = torch::from_blob(batch->labels.data(), {n}, torch::kLong);
         std::vector<float> w(batch->size());
         for (std::size_t i = 0; i < w.size(); ++i) w[i] = train_split.weights[batch->indices[i]];

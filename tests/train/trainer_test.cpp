@@ -139,6 +139,49 @@ TEST(TrainTest, TinyRunBeatsChanceClearlyAndWritesEveryOutput) {
   EXPECT_EQ(std::count(history.begin(), history.end(), '\n'), 9) << history;  // header + 8 epochs
 }
 
+// --train-size: training crops at 48x48, evaluation and the checkpoint at
+// 64x64 (train smaller, test larger). It changes what is trained (other
+// weights than at 64), still learns the easy colours, and the checkpoint
+// says 64 (what export, verify and bench feed it) and records the 48.
+// --train-size equal to --size is the plain run, weight for weight.
+// 16 epochs: the change of size between training and test costs this tiny
+// set some epochs (8 reached 8/12 here, 16 reach 12/12).
+TEST(TrainTest, TrainsSmallerThanItEvaluates) {
+  TempDir d;
+  const auto manifest = make_manifest(d, 40);
+  auto args = train_args(manifest, d / "run", 16);
+  args.insert(args.end(), {"--train-size", "48", "--json"});
+  const auto r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto result = nlohmann::json::parse(r.out);
+  EXPECT_GE(result["test"]["top1"].get<double>(), 0.75) << r.out;
+  const auto ck = load_checkpoint(d / "run/model.ckpt");
+  EXPECT_EQ(ck.preprocess.image_size, 64);
+  EXPECT_EQ(ck.meta["training"]["config"]["train_size"], 48);
+  EXPECT_EQ(ck.meta["training"]["config"]["image_size"], 64);
+
+  auto plain = train_args(manifest, d / "plain", 1);
+  ASSERT_EQ(run_cli(plain).exit_code, 0);
+  auto same = train_args(manifest, d / "same", 1);
+  same.insert(same.end(), {"--train-size", "64"});
+  ASSERT_EQ(run_cli(same).exit_code, 0);
+  expect_same_weights(d / "plain/last.ckpt", d / "same/last.ckpt");
+  auto small = train_args(manifest, d / "small", 1);
+  small.insert(small.end(), {"--train-size", "48"});
+  ASSERT_EQ(run_cli(small).exit_code, 0);
+  const auto a = load_checkpoint(d / "plain/last.ckpt");
+  const auto b = load_checkpoint(d / "small/last.ckpt");
+  bool differ = false;
+  for (const auto& [name, t] : a.state) differ = differ || !torch::equal(t, b.state.at(name));
+  EXPECT_TRUE(differ) << "--train-size 48 trained the same weights as 64";
+
+  args = train_args(manifest, d / "bad", 1);
+  args.insert(args.end(), {"--train-size", "16"});
+  const auto bad = run_cli(args);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--train-size 16 is out of range"), std::string::npos) << bad.err;
+}
+
 TEST(TrainTest, SameSeedAndThreadsGiveTheSameWeights) {
   TempDir d;
   const auto manifest = make_manifest(d, 16);
