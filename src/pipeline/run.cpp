@@ -30,8 +30,8 @@ json default_config() {
   // per model on the 2-core reference machine).
   // Aim (models issue): all three trained in under 15 minutes on 2 cores,
   // each at >= 85% test top-1. Every epoch ends the cosine schedule sooner;
-  // the cost per epoch is about 1 : 1.6 : 3.0 (MobileNetV2 : EfficientNetB0 :
-  // ResNet50). MobileNetV2 and EfficientNetB0 keep 2-5 points above 85% with
+  // the cost per epoch is about 1 : 1.3-1.6 : 3.0-3.6 (MobileNetV2 :
+  // EfficientNetB0 : ResNet50, runs of the record's day). MobileNetV2 and EfficientNetB0 keep 2-5 points above 85% with
   // 9 and 8 epochs (89.8% / 88.1%); ResNet50 does not: 6 epochs gave 81.2%,
   // 8 epochs trained at 48 pixels and tested at 64 (--train-size) 84.3%.
   json mobilenet = {{"epochs", 9}, {"augment", "light"}};

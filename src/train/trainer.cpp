@@ -45,8 +45,8 @@ void TrainConfig::validate() const {
                     model::kMinImageSize));
   }
   if (train_size != 0 && (train_size < model::kMinImageSize || train_size > 4096)) {
-    bad(fmt::format("--train-size {} is out of range for {}: at least {} (it downsamples by 32), at most 4096", train_size,
-                    model, model::kMinImageSize));
+    bad(fmt::format("--train-size {} is out of range for {}: at least {} (it downsamples by 32), at most 4096",
+                    train_size, model, model::kMinImageSize));
   }
   if (epochs < 1) bad(fmt::format("--epochs must be at least 1, got {}", epochs));
   if (batch_size < 2) bad(fmt::format("--batch-size must be at least 2 (batch norm needs 2), got {}", batch_size));
@@ -67,25 +67,25 @@ void TrainConfig::validate() const {
 
 nlohmann::json TrainConfig::to_json() const {
   nlohmann::json j = {{"model", model},
-          {"image_size", image_size},
-          {"epochs", epochs},
-          {"batch_size", batch_size},
-          {"optimizer", optimizer},
-          {"lr", lr},
-          {"momentum", momentum},
-          {"weight_decay", weight_decay},
-          {"warmup_epochs", warmup_epochs},
-          {"label_smoothing", label_smoothing},
-          {"augment", augment},
-          {"normalization", normalization},
-          {"freeze_backbone", freeze_backbone},
-          {"zero_init_residual", zero_init_residual},
-          {"init_from", init_from},
-          {"width_mult", width_mult},
-          {"dropout", dropout ? nlohmann::json(*dropout) : nlohmann::json(nullptr)},
-          {"patience", patience},
-          {"threads", threads},
-          {"seed", seed}};
+                      {"image_size", image_size},
+                      {"epochs", epochs},
+                      {"batch_size", batch_size},
+                      {"optimizer", optimizer},
+                      {"lr", lr},
+                      {"momentum", momentum},
+                      {"weight_decay", weight_decay},
+                      {"warmup_epochs", warmup_epochs},
+                      {"label_smoothing", label_smoothing},
+                      {"augment", augment},
+                      {"normalization", normalization},
+                      {"freeze_backbone", freeze_backbone},
+                      {"zero_init_residual", zero_init_residual},
+                      {"init_from", init_from},
+                      {"width_mult", width_mult},
+                      {"dropout", dropout ? nlohmann::json(*dropout) : nlohmann::json(nullptr)},
+                      {"patience", patience},
+                      {"threads", threads},
+                      {"seed", seed}};
   // Only when set, so that runs from before the option keep their fingerprint (resume).
   if (train_size != 0) j["train_size"] = train_size;
   return j;
@@ -220,14 +220,14 @@ TrainResult train(const data::Manifest& manifest, const TrainConfig& config) {
 
   const auto& classes = manifest.classes;
   const auto preprocess = data::PreprocessConfig::preset(config.normalization, config.image_size);
-  const auto train_preprocess =
-      data::PreprocessConfig::preset(config.normalization, config.train_size > 0 ? config.train_size : config.image_size);
+  const int train_size = config.train_size > 0 ? config.train_size : config.image_size;
+  const auto train_preprocess = data::PreprocessConfig::preset(config.normalization, train_size);
   model::BuildOptions build;
   if (config.model == "mobilenet_v2") build.width_mult = config.width_mult;
   build.dropout = config.dropout;
   const model::Graph graph = model::build_model(config.model, static_cast<std::int64_t>(classes.size()), build);
   (void)model::infer_shapes(graph, {1, 3, config.image_size, config.image_size});
-  (void)model::infer_shapes(graph, {1, 3, train_preprocess.image_size, train_preprocess.image_size});
+  if (train_size != config.image_size) (void)model::infer_shapes(graph, {1, 3, train_size, train_size});
 
   torch::manual_seed(config.seed);
   TorchModel net(graph);

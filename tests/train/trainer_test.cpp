@@ -97,11 +97,17 @@ fs::path make_manifest(const TempDir& d, int per_class = 30) {
   return d / "data/manifest.csv";
 }
 
-std::vector<std::string> train_args(const fs::path& manifest, const fs::path& out, int epochs) {
-  return {"-q",     "train",     "--manifest",        manifest.string(), "--model", "mobilenet_v2",
-          "--size", "64",        "--epochs",          std::to_string(epochs), "--batch-size", "8",
-          "--lr",   "0.02",      "--threads",         "1",               "--out",   out.string(),
-          "--augment", "light",  "--width-mult",      "0.5"};
+// `extra` flags go after the common ones.
+std::vector<std::string> train_args(const fs::path& manifest, const fs::path& out, int epochs,
+                                    std::initializer_list<std::string> extra = {}) {
+  std::vector<std::string> args = {"-q",        "train",        "--manifest", manifest.string(),
+                                   "--model",   "mobilenet_v2", "--size",     "64",
+                                   "--epochs",  std::to_string(epochs), "--batch-size", "8",
+                                   "--lr",      "0.02",         "--threads",  "1",
+                                   "--out",     out.string(),   "--augment",  "light",
+                                   "--width-mult", "0.5"};
+  args.insert(args.end(), extra);
+  return args;
 }
 
 void expect_same_weights(const fs::path& a, const fs::path& b) {
@@ -149,9 +155,7 @@ TEST(TrainTest, TinyRunBeatsChanceClearlyAndWritesEveryOutput) {
 TEST(TrainTest, TrainsSmallerThanItEvaluates) {
   TempDir d;
   const auto manifest = make_manifest(d, 40);
-  auto args = train_args(manifest, d / "run", 16);
-  args.insert(args.end(), {"--train-size", "48", "--json"});
-  const auto r = run_cli(args);
+  const auto r = run_cli(train_args(manifest, d / "run", 16, {"--train-size", "48", "--json"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto result = nlohmann::json::parse(r.out);
   EXPECT_GE(result["test"]["top1"].get<double>(), 0.75) << r.out;
@@ -160,24 +164,17 @@ TEST(TrainTest, TrainsSmallerThanItEvaluates) {
   EXPECT_EQ(ck.meta["training"]["config"]["train_size"], 48);
   EXPECT_EQ(ck.meta["training"]["config"]["image_size"], 64);
 
-  auto plain = train_args(manifest, d / "plain", 1);
-  ASSERT_EQ(run_cli(plain).exit_code, 0);
-  auto same = train_args(manifest, d / "same", 1);
-  same.insert(same.end(), {"--train-size", "64"});
-  ASSERT_EQ(run_cli(same).exit_code, 0);
+  ASSERT_EQ(run_cli(train_args(manifest, d / "plain", 1)).exit_code, 0);
+  ASSERT_EQ(run_cli(train_args(manifest, d / "same", 1, {"--train-size", "64"})).exit_code, 0);
   expect_same_weights(d / "plain/last.ckpt", d / "same/last.ckpt");
-  auto small = train_args(manifest, d / "small", 1);
-  small.insert(small.end(), {"--train-size", "48"});
-  ASSERT_EQ(run_cli(small).exit_code, 0);
+  ASSERT_EQ(run_cli(train_args(manifest, d / "small", 1, {"--train-size", "48"})).exit_code, 0);
   const auto a = load_checkpoint(d / "plain/last.ckpt");
   const auto b = load_checkpoint(d / "small/last.ckpt");
   bool differ = false;
   for (const auto& [name, t] : a.state) differ = differ || !torch::equal(t, b.state.at(name));
   EXPECT_TRUE(differ) << "--train-size 48 trained the same weights as 64";
 
-  args = train_args(manifest, d / "bad", 1);
-  args.insert(args.end(), {"--train-size", "16"});
-  const auto bad = run_cli(args);
+  const auto bad = run_cli(train_args(manifest, d / "bad", 1, {"--train-size", "16"}));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--train-size 16 is out of range"), std::string::npos) << bad.err;
 }
@@ -188,9 +185,7 @@ TEST(TrainTest, SameSeedAndThreadsGiveTheSameWeights) {
   ASSERT_EQ(run_cli(train_args(manifest, d / "a", 2)).exit_code, 0);
   ASSERT_EQ(run_cli(train_args(manifest, d / "b", 2)).exit_code, 0);
   expect_same_weights(d / "a/last.ckpt", d / "b/last.ckpt");
-  auto other_seed = train_args(manifest, d / "c", 2);
-  other_seed.insert(other_seed.end(), {"--seed", "2"});
-  ASSERT_EQ(run_cli(other_seed).exit_code, 0);
+  ASSERT_EQ(run_cli(train_args(manifest, d / "c", 2, {"--seed", "2"})).exit_code, 0);
   const auto a = load_checkpoint(d / "a/last.ckpt");
   const auto c = load_checkpoint(d / "c/last.ckpt");
   EXPECT_FALSE(torch::equal(a.state.at("classifier.1.weight"), c.state.at("classifier.1.weight")));
