@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
       namespace ib = inferbench::backends;
       std::unique_ptr<ib::Backend> backend =
           ib::create_backend(ib::find_backend(runtime == "ort" ? "onnxruntime" : "openvino"));
-      backend->load(ib::describe_artifact(model), {}, threads);
+      backend->load(inferbench::artifact::describe(model), {}, threads);
       const std::vector<std::int64_t> dims(shape.begin(), shape.end());
       const Interleaved r = measure_interleaved(
           call, [&] { (void)backend->infer(input.data(), dims); }, block, seconds, warmup_seconds);

@@ -31,7 +31,7 @@
 #include <string_view>
 #include <vector>
 
-#include "data/preprocess.h"
+#include "artifact/artifact.h"
 
 namespace inferbench::backends {
 
@@ -40,47 +40,6 @@ using Options = std::map<std::string, std::string>;
 // "key=value" strings -> Options. Throws Error(kUsage) for an entry without
 // '=' or with an empty key, or a key given twice, naming the entry.
 Options parse_options(const std::vector<std::string>& entries);
-
-// What a benchmark or verification needs to know about a model file. Comes
-// from the sidecar `<artifact>.json` that `inferbench export` writes, or, for
-// a file made elsewhere, from flags (see describe_artifact).
-struct Artifact {
-  std::filesystem::path path;        // .ckpt, .pt, .onnx, .xml (its .bin beside it)
-  std::string format;                // "checkpoint", "torchscript", "onnx", "openvino"
-  std::string precision = "fp32";    // weights as stored: "fp32" or "fp16"
-  std::string model;                 // architecture ("mobilenet_v2") or free text
-  std::string input_name = "input";  // graph input, where the format names it
-  std::string output_name = "logits";
-  std::string layout = "NCHW";       // of the input tensor
-  std::int64_t channels = 3, height = 0, width = 0;  // 0 = take it from the tensors
-  bool dynamic_batch = true;
-  std::vector<std::string> classes;
-  data::PreprocessConfig preprocess;
-  nlohmann::json source = nlohmann::json::object();  // provenance: checkpoint path and hash, exporter, options
-};
-
-// Format by file extension: .ckpt checkpoint, .pt/.pth torchscript, .onnx onnx,
-// .xml openvino. Throws Error(kUsage) for any other extension.
-std::string format_of(const std::filesystem::path& path);
-
-// The sidecar path for an artifact: "<artifact path>.json".
-std::filesystem::path sidecar_path(const std::filesystem::path& artifact);
-
-nlohmann::json to_json(const Artifact& a);
-Artifact artifact_from_json(const nlohmann::json& j, const std::filesystem::path& path);
-
-// Reads `<path>.json` when it exists (Error(kInput) naming it when malformed);
-// otherwise a bare description from the extension, to be completed by flags.
-// Throws Error(kInput) when the artifact itself does not exist.
-Artifact describe_artifact(const std::filesystem::path& path);
-
-// The model files in an export folder (.pt, .onnx, .xml; with_checkpoints
-// adds .ckpt), sorted. Error(kInput) naming the folder when it is not one or
-// holds none.
-std::vector<std::filesystem::path> artifacts_in(const std::filesystem::path& dir, bool with_checkpoints);
-
-// Writes the sidecar atomically.
-void write_sidecar(const Artifact& a);
 
 struct Logits {
   std::vector<float> values;  // [batch, classes] row-major
@@ -96,7 +55,7 @@ class Backend {
   virtual ~Backend() = default;
 
   // `threads` is the intra-op thread count the study asks for (>= 1).
-  virtual void load(const Artifact& artifact, const Options& options, int threads) = 0;
+  virtual void load(const artifact::Artifact& artifact, const Options& options, int threads) = 0;
   // `shape` is the input shape in the artifact's layout, batch first.
   virtual Logits infer(const float* input, const std::vector<std::int64_t>& shape) = 0;
   [[nodiscard]] virtual nlohmann::json settings() const = 0;
@@ -108,10 +67,25 @@ struct OptionSpec {
   std::string help;           // includes the accepted values
 };
 
+// What only a backend built with its SDK can supply: the library version it
+// runs and the factory. Each backend's SDK-dependent source defines a
+// `BackendRuntime <name>_runtime()`.
+struct BackendRuntime {
+  std::string version;
+  std::function<std::unique_ptr<Backend>()> create;
+};
+
+// A backend's description: static data (name, formats, precisions, options)
+// supplied by its own folder whether or not its SDK was found, completed by
+// its BackendRuntime when it was (available), or by the reason CMake recorded
+// when not. The registry lists these; it never retypes them.
 struct BackendInfo {
   std::string name;         // "libtorch", "torchscript", "onnxruntime", "openvino", "opencv-dnn"
   std::string description;  // one line
-  std::vector<std::string> formats;  // artifact formats it loads
+  std::vector<std::string> formats;  // artifact formats it loads (artifact::FormatInfo names)
+  // Precisions of the artifacts it loads (weights as stored); a run on an
+  // artifact of another precision is skipped with the reason.
+  std::vector<artifact::Precision> precisions{artifact::Precision::kFP32};
   std::vector<OptionSpec> options;
   // infer() may be called from several threads at once on one loaded model
   // (the offline scenario's concurrent requests). Backends that parallelise
@@ -121,7 +95,14 @@ struct BackendInfo {
   std::string reason;   // why not available (empty when available)
   std::string version;  // the SDK version it was built against / runs
   std::function<std::unique_ptr<Backend>()> create;  // empty when unavailable
+
+  [[nodiscard]] bool loads(const artifact::Artifact& a) const;  // its format and precision are listed
 };
+
+// Completes a backend's static description: available with `runtime`, or
+// unavailable for `reason`. What each backend's info function returns.
+BackendInfo with_runtime(BackendInfo info, BackendRuntime runtime);
+BackendInfo unavailable(BackendInfo info, std::string reason);
 
 // Every backend inferbench knows, available or not, in a fixed order. Backends
 // made only for tests (crash, hang, out-of-memory) are included only when the

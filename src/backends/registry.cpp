@@ -1,5 +1,7 @@
-// The one list of backends. A backend whose SDK was not found at build time is
-// still listed, as unavailable, with the reason CMake recorded.
+// The one list of backends, in the order `inferbench backends` shows them.
+// Each entry is the backend folder's own description (src/backends/<name>/):
+// available with its SDK, or unavailable with the reason CMake recorded.
+// Adding a backend: its folder (inferbench_add_backend) and one line here.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -11,7 +13,7 @@
 
 namespace inferbench::backends {
 
-// Defined by each backend's own target (src/backends/<name>/).
+// Defined by each backend's own target.
 BackendInfo libtorch_backend_info();
 BackendInfo torchscript_backend_info();
 BackendInfo onnxruntime_backend_info();
@@ -21,44 +23,15 @@ BackendInfo fault_backend_info();
 
 namespace {
 
-BackendInfo unavailable(std::string name, std::string description, std::vector<std::string> formats,
-                        std::string reason) {
-  BackendInfo b;
-  b.name = std::move(name);
-  b.description = std::move(description);
-  b.formats = std::move(formats);
-  b.reason = std::move(reason);
-  return b;
-}
-
 std::vector<BackendInfo> make_registry() {
-  std::vector<BackendInfo> all;
-#ifdef INFERBENCH_HAVE_BACKEND_TORCH
-  all.push_back(libtorch_backend_info());
-  all.push_back(torchscript_backend_info());
-#else
-  all.push_back(unavailable("libtorch", "LibTorch eager: the trained module itself", {"checkpoint"},
-                            INFERBENCH_BACKEND_TORCH_REASON));
-  all.push_back(unavailable("torchscript", "TorchScript, frozen and optimised for inference", {"torchscript"},
-                            INFERBENCH_BACKEND_TORCH_REASON));
-#endif
-#ifdef INFERBENCH_HAVE_BACKEND_ONNXRUNTIME
-  all.push_back(onnxruntime_backend_info());
-#else
-  all.push_back(unavailable("onnxruntime", "ONNX Runtime, CPU execution provider", {"onnx"},
-                            INFERBENCH_BACKEND_ONNXRUNTIME_REASON));
-#endif
-#ifdef INFERBENCH_HAVE_BACKEND_OPENVINO
-  all.push_back(openvino_backend_info());
-#else
-  all.push_back(unavailable("openvino", "OpenVINO CPU plugin", {"openvino", "onnx"},
-                            INFERBENCH_BACKEND_OPENVINO_REASON));
-#endif
-#ifdef INFERBENCH_HAVE_BACKEND_OPENCV_DNN
-  all.push_back(opencv_dnn_backend_info());
-#else
-  all.push_back(unavailable("opencv-dnn", "OpenCV DNN module, CPU", {"onnx"}, INFERBENCH_BACKEND_OPENCV_DNN_REASON));
-#endif
+  std::vector<BackendInfo> all{
+      libtorch_backend_info(),    //
+      torchscript_backend_info(),  //
+      onnxruntime_backend_info(),  //
+      openvino_backend_info(),     //
+      opencv_dnn_backend_info(),   //
+  };
+  // Test doubles (crash, hang, out of memory, sleep) only when asked for.
   const char* test = std::getenv("INFERBENCH_TEST_BACKENDS");
   if (test != nullptr && std::string_view(test) == "1") all.push_back(fault_backend_info());
   return all;

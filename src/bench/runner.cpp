@@ -155,8 +155,8 @@ std::vector<PlannedRun> expand_plan(const PlanSpec& spec) {
   } else {
     for (const auto& name : spec.backends) chosen.push_back(&backends::find_backend(name));
   }
-  std::vector<backends::Artifact> described;
-  for (const auto& p : spec.artifacts) described.push_back(backends::describe_artifact(p));
+  std::vector<artifact::Artifact> described;
+  for (const auto& p : spec.artifacts) described.push_back(artifact::describe(p));
 
   // Outer loops: the configuration; inner loop: artifact x backend. Runs of the
   // same configuration on different frameworks therefore alternate (A B A B),
@@ -185,6 +185,11 @@ std::vector<PlannedRun> expand_plan(const PlanSpec& spec) {
               if (!info->concurrent_infer) r.concurrency = 1;  // it parallelises inside (async requests)
             }
             if (!info->available) r.skip_reason = "backend unavailable: " + info->reason;
+            if (r.skip_reason.empty() && !info->loads(described[i])) {
+              r.skip_reason = fmt::format("backend '{}' loads {} artifacts, not {}", info->name,
+                                          artifact::join(info->precisions),
+                                          artifact::to_string(described[i].precision));
+            }
             if (!described[i].dynamic_batch && batch != 1) {
               r.skip_reason = fmt::format("'{}' has a fixed batch of 1", r.artifact.filename().string());
             }
@@ -301,7 +306,7 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
     res.backend = run.backend;
     res.model = run.description.model;
     res.artifact = run.artifact.filename().string();
-    res.precision = run.description.precision;
+    res.precision = artifact::to_string(run.description.precision);
     res.batch = run.batch;
     res.threads = run.threads;
     res.summary["model_file_bytes"] = file_bytes(run.artifact);

@@ -41,7 +41,7 @@ PlanSpec plan_from_json(const nlohmann::json& j);
 
 struct PlannedRun {
   std::filesystem::path artifact;
-  backends::Artifact description;
+  artifact::Artifact description;
   std::string backend;
   std::string scenario;
   int batch = 1;

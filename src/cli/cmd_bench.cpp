@@ -21,7 +21,7 @@ namespace {
 std::vector<fs::path> collect_artifacts(const std::vector<std::string>& given, const std::vector<std::string>& dirs) {
   std::vector<fs::path> out(given.begin(), given.end());
   for (const auto& d : dirs) {
-    const auto found = backends::artifacts_in(d, /*with_checkpoints=*/true);
+    const auto found = artifact::artifacts_in(d, /*with_checkpoints=*/true);
     out.insert(out.end(), found.begin(), found.end());
   }
   return out;

@@ -1,9 +1,13 @@
 #include "export/exporter.h"
 
+#include <fmt/format.h>
+
+#include "common/error.h"
+
 namespace inferbench::exporters {
 
-backends::Artifact base_artifact(const InferenceModel& model, const ExportOptions& options) {
-  backends::Artifact a;
+artifact::Artifact base_artifact(const InferenceModel& model, const ExportOptions& options) {
+  artifact::Artifact a;
   a.path = options.out;
   a.model = model.graph.architecture;
   a.input_name = "input";
@@ -23,6 +27,31 @@ backends::Artifact base_artifact(const InferenceModel& model, const ExportOption
   a.source["macs_per_image"] = stats.macs;
   a.source["parameters"] = stats.params;
   return a;
+}
+
+ExporterInfo with_writer(ExporterInfo info, ExportFn write) {
+  info.available = true;
+  info.reason.clear();
+  info.write = std::move(write);
+  return info;
+}
+
+ExporterInfo unavailable(ExporterInfo info, std::string reason) {
+  info.available = false;
+  info.reason = std::move(reason);
+  info.write = nullptr;
+  return info;
+}
+
+std::string ExportVariant::name() const {
+  if (precision == artifact::Precision::kFP32) return exporter->format;
+  return fmt::format("{}-{}", exporter->format, artifact::to_string(precision));
+}
+
+std::filesystem::path ExportVariant::file(const std::filesystem::path& dir, const std::string& model) const {
+  const std::string& ext = artifact::find_format(exporter->format).extensions.front();
+  if (precision == artifact::Precision::kFP32) return dir / (model + ext);
+  return dir / fmt::format("{}-{}{}", model, artifact::to_string(precision), ext);
 }
 
 }  // namespace inferbench::exporters

@@ -1,5 +1,6 @@
 #pragma once
-// The emitters: one function per format, each reading the same InferenceModel.
+// The emitters: one per format, each reading the same InferenceModel, and the
+// registry that lists them (available or not, like the backends).
 //
 // Contract for every emitter:
 // - writes `options.out` atomically (temporary file + rename; OpenVINO writes
@@ -12,32 +13,86 @@
 // - returns the Artifact description (format, precision, input/output names,
 //   shape, classes, preprocessing, provenance); the caller writes the sidecar;
 // - throws Error(kOutput) when the file cannot be written, Error(kUnavailable)
-//   when the format is not built in, Error(kInput) for a graph it cannot express
-//   (naming the node and op).
+//   when the format is not built in, Error(kUsage) for a precision it does not
+//   write, Error(kInput) for a graph it cannot express (naming the node and op).
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
-#include "backends/backend.h"
+#include "artifact/artifact.h"
 #include "export/inference_model.h"
 
 namespace inferbench::exporters {
+
+// Images a calibrating exporter (static INT8) feeds its quantizer: a split
+// written by `data export-tensors` (already preprocessed, in the model's input
+// size and layout), of which `count` images are drawn with `seed`.
+struct CalibrationSet {
+  std::filesystem::path tensors;
+  std::int64_t count = 0;  // 0 = every image of the split
+  std::uint64_t seed = 1;
+};
 
 struct ExportOptions {
   std::filesystem::path out;
   std::int64_t height = 0;  // input size; 0 = the model's preprocessing image_size
   std::int64_t width = 0;
   bool dynamic_batch = true;
-  std::string precision = "fp32";  // "fp16" only where the format supports it (OpenVINO)
-  int opset = 17;                  // ONNX only
+  artifact::Precision precision = artifact::Precision::kFP32;  // one of the exporter's precisions
+  int opset = 17;                                               // ONNX only
+  std::optional<CalibrationSet> calibration;                    // for calibrated precisions; others ignore it
 };
 
-backends::Artifact export_torchscript(const InferenceModel& model, const ExportOptions& options);
-backends::Artifact export_onnx(const InferenceModel& model, const ExportOptions& options);
-backends::Artifact export_openvino(const InferenceModel& model, const ExportOptions& options);
+// The emitter functions of the formats (each defined only when its SDK is built in).
+artifact::Artifact export_torchscript(const InferenceModel& model, const ExportOptions& options);
+artifact::Artifact export_onnx(const InferenceModel& model, const ExportOptions& options);
+artifact::Artifact export_openvino(const InferenceModel& model, const ExportOptions& options);
 
 // The description fields every emitter fills the same way (model, classes,
-// preprocessing, input size, provenance); the emitter sets format/precision.
-backends::Artifact base_artifact(const InferenceModel& model, const ExportOptions& options);
+// preprocessing, input size, precision, provenance); the emitter sets format.
+artifact::Artifact base_artifact(const InferenceModel& model, const ExportOptions& options);
+
+using ExportFn = std::function<artifact::Artifact(const InferenceModel&, const ExportOptions&)>;
+
+// An exporter's description: static data supplied by its folder
+// (src/export/<name>/, see inferbench_add_exporter), completed by its emitter
+// when the SDK was found, or by the reason when not.
+struct ExporterInfo {
+  std::string format;       // the artifact format it writes (an artifact::FormatInfo name)
+  std::string description;  // one line
+  // The precisions it writes, the first being the default. `export` writes
+  // one file per precision: "<model><ext>" for fp32, "<model>-<precision><ext>"
+  // otherwise, and names that variant "<format>" / "<format>-<precision>".
+  std::vector<artifact::Precision> precisions{artifact::Precision::kFP32};
+  bool available = false;
+  std::string reason;  // why not available (empty when available)
+  ExportFn write;      // empty when unavailable
+};
+
+ExporterInfo with_writer(ExporterInfo info, ExportFn write);
+ExporterInfo unavailable(ExporterInfo info, std::string reason);
+
+// Every exporter, available or not, in a fixed order (torchscript, onnx, openvino).
+const std::vector<ExporterInfo>& exporters();
+
+// One file `export` writes: an exporter in one precision.
+struct ExportVariant {
+  const ExporterInfo* exporter = nullptr;
+  artifact::Precision precision = artifact::Precision::kFP32;
+  [[nodiscard]] std::string name() const;  // "onnx", "openvino-fp16"
+  // "<dir>/<model><-precision><ext>" with the format's write extension.
+  [[nodiscard]] std::filesystem::path file(const std::filesystem::path& dir, const std::string& model) const;
+};
+
+// Every exporter x each of its precisions, in registry order.
+std::vector<ExportVariant> export_variants();
+
+// Writes one variant: Error(kUnavailable) with the reason when its exporter is
+// not built in; otherwise the emitter's own errors.
+artifact::Artifact write_variant(const ExportVariant& v, const InferenceModel& model, ExportOptions options);
 
 }  // namespace inferbench::exporters

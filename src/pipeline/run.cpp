@@ -409,7 +409,7 @@ int run_study(const json& config, const RunOptions& options) {
           }
           if (fs::is_directory(edir, e) && !fs::is_empty(edir, e)) {
             st.inputs.push_back(edir);
-            for (const auto& a : backends::artifacts_in(edir, false)) plan["artifacts"].push_back(a.string());
+            for (const auto& a : artifact::artifacts_in(edir, false)) plan["artifacts"].push_back(a.string());
           }
           if (fs::is_regular_file(report, e)) {
             st.inputs.push_back(report);

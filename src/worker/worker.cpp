@@ -290,7 +290,7 @@ double cpu_seconds() {
 // inference, warm-up, then the timed loop until the stopping rule holds.
 // Timed region = backend->infer() on a batch already in memory in the
 // layout the artifact takes (the same boundary for every backend).
-int run_bench(const Job& job, const backends::BackendInfo& info, const backends::Artifact& artifact,
+int run_bench(const Job& job, const backends::BackendInfo& info, const artifact::Artifact& artifact,
               backends::Backend& backend, const data::SplitTensors& tensors, double load_s) {
   const BenchSpec& b = job.bench;
   const std::int64_t rss_after_load = proc_status_kb("VmRSS");
@@ -316,7 +316,7 @@ int run_bench(const Job& job, const backends::BackendInfo& info, const backends:
                         {"backend", info.name},
                         {"backend_version", info.version},
                         {"settings", backend.settings()},
-                        {"artifact", backends::to_json(artifact)},
+                        {"artifact", artifact::to_json(artifact)},
                         {"artifact_path", artifact.path.string()},
                         {"batch", b.batch},
                         {"threads", job.threads},
@@ -419,11 +419,16 @@ int run_job(const fs::path& job_file) {
   }());
   const backends::BackendInfo& info = backends::find_backend(job.backend);
   backends::check_options(info, job.options);
-  const backends::Artifact artifact = backends::describe_artifact(job.artifact);
+  const artifact::Artifact artifact = artifact::describe(job.artifact);
   bool format_ok = false;
   for (const auto& f : info.formats) format_ok = format_ok || f == artifact.format;
   if (!format_ok) {
     fail(ExitCode::kUsage, fmt::format("backend '{}' does not load {} files ('{}')", info.name, artifact.format,
+                                       artifact.path.string()));
+  }
+  if (!info.loads(artifact)) {
+    fail(ExitCode::kUsage, fmt::format("backend '{}' loads {} artifacts, not {} ('{}')", info.name,
+                                       artifact::join(info.precisions), artifact::to_string(artifact.precision),
                                        artifact.path.string()));
   }
   const data::SplitTensors tensors = data::load_split_tensors(job.tensors);
@@ -482,7 +487,7 @@ int run_job(const fs::path& job_file) {
   nlohmann::json result{{"backend", info.name},
                         {"backend_version", info.version},
                         {"settings", backend->settings()},
-                        {"artifact", backends::to_json(artifact)},
+                        {"artifact", artifact::to_json(artifact)},
                         {"artifact_path", artifact.path.string()},
                         {"count", n},
                         {"classes", classes},

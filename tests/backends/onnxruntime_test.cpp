@@ -50,7 +50,7 @@ void PrintTo(const Arch& arch, std::ostream* os) { *os << arch.name; }
 struct Exported {
   testutil::TempDir dir;
   fs::path checkpoint;
-  Artifact onnx;
+  artifact::Artifact onnx;
   std::vector<float> batch;      // kBatch x 3 x kSize x kSize
   std::vector<float> reference;  // kBatch x classes, LibTorch eval mode
 };
@@ -90,7 +90,7 @@ void expect_matches(Backend& backend, const Exported& e, std::int64_t n, const s
                                       << " (max |logit| " << scale << ")";
 }
 
-std::unique_ptr<Backend> loaded(const Artifact& artifact, const Options& options, int threads) {
+std::unique_ptr<Backend> loaded(const artifact::Artifact& artifact, const Options& options, int threads) {
   const BackendInfo info = onnxruntime_backend_info();
   check_options(info, options);
   auto backend = create_backend(info);
@@ -154,7 +154,7 @@ TEST(OnnxRuntimeBackendTest, DescribesItselfAndReportsSettingsInForce) {
 TEST(OnnxRuntimeBackendTest, BadOptionValuesAreUsageErrors) {
   const BackendInfo info = onnxruntime_backend_info();
   expect_error([&] { check_options(info, {{"bogus", "1"}}); }, ExitCode::kUsage, "bogus");
-  Artifact a;
+  artifact::Artifact a;
   a.path = "never-read.onnx";
   for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
            {"graph_optimization_level", "max"},
@@ -173,22 +173,22 @@ TEST(OnnxRuntimeBackendTest, BrokenFilesAreInputErrorsNamingTheFile) {
   std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   ASSERT_GT(bytes.size(), 1000U);
   bytes.resize(bytes.size() / 2);
-  Artifact truncated = e.onnx;
+  artifact::Artifact truncated = e.onnx;
   truncated.path = dir / "truncated.onnx";
   testutil::write_bytes(truncated.path, bytes);
   expect_error([&] { loaded(truncated, {}, 1); }, ExitCode::kInput, "truncated.onnx");
 
-  Artifact text = e.onnx;
+  artifact::Artifact text = e.onnx;
   text.path = dir / "notes.onnx";
   testutil::write_text(text.path, "this is not an ONNX model\n");
   expect_error([&] { loaded(text, {}, 1); }, ExitCode::kInput, "notes.onnx");
 
-  Artifact missing = e.onnx;
+  artifact::Artifact missing = e.onnx;
   missing.path = dir / "missing.onnx";
   expect_error([&] { loaded(missing, {}, 1); }, ExitCode::kInput, "missing.onnx");
 
   // A description that names another input than the file's.
-  Artifact renamed = e.onnx;
+  artifact::Artifact renamed = e.onnx;
   renamed.input_name = "images";
   expect_error([&] { loaded(renamed, {}, 1); }, ExitCode::kInput, "images");
 }
@@ -202,7 +202,7 @@ TEST(OnnxRuntimeBackendTest, AnInputOfAnotherSizeIsAnInputError) {
   expect_error([&] { backend->infer(big.data(), {3, 40, 40}); }, ExitCode::kInput, "mobilenet_v2.onnx");
 
   // The description says 40 x 40, the file 32 x 32.
-  Artifact wrong = e.onnx;
+  artifact::Artifact wrong = e.onnx;
   wrong.height = wrong.width = 40;
   expect_error([&] { loaded(wrong, {}, 1); }, ExitCode::kInput, "32");
 }

@@ -53,7 +53,7 @@ const Arch kReadable{"efficientnet_b0"};
 // A checkpoint and its ONNX export (batch norm folded), with the sidecar's description.
 struct Exported {
   fs::path checkpoint;
-  Artifact artifact;
+  artifact::Artifact artifact;
 };
 
 Exported export_model(const testutil::TempDir& dir, const Arch& arch) {
@@ -140,7 +140,7 @@ TEST(OpenCvDnnBackendTest, UnknownOptionsAndValuesAreUsageErrors) {
   expect_error([&] { check_options(info, {{"bogus", "1"}}); }, ExitCode::kUsage, "bogus");
   EXPECT_NO_THROW(check_options(info, {{"backend", "opencv"}, {"target", "cpu"}}));
 
-  Artifact a;
+  artifact::Artifact a;
   a.path = "never-read.onnx";
   auto backend = create_backend(info);
   expect_error([&] { backend->load(a, {{"target", "cuda"}}, 1); }, ExitCode::kUsage, "cuda");
@@ -156,17 +156,17 @@ TEST(OpenCvDnnBackendTest, BrokenFilesAreInputErrorsNamingTheFile) {
   ASSERT_GT(bytes.size(), 1000U);
   bytes.resize(bytes.size() / 2);
 
-  Artifact truncated = e.artifact;
+  artifact::Artifact truncated = e.artifact;
   truncated.path = dir / "truncated.onnx";
   testutil::write_bytes(truncated.path, bytes);
   expect_error([&] { create_backend(info)->load(truncated, {}, 1); }, ExitCode::kInput, "truncated.onnx");
 
-  Artifact text = e.artifact;
+  artifact::Artifact text = e.artifact;
   text.path = dir / "notes.onnx";
   testutil::write_text(text.path, "this is not an ONNX model\n");
   expect_error([&] { create_backend(info)->load(text, {}, 1); }, ExitCode::kInput, "notes.onnx");
 
-  Artifact missing = e.artifact;
+  artifact::Artifact missing = e.artifact;
   missing.path = dir / "missing.onnx";
   expect_error([&] { create_backend(info)->load(missing, {}, 1); }, ExitCode::kInput, "missing.onnx");
 }

@@ -52,7 +52,7 @@ void PrintTo(const Arch& arch, std::ostream* os) { *os << arch.name; }
 struct Exported {
   testutil::TempDir dir;
   fs::path checkpoint;
-  Artifact ir_fp32, ir_fp16, onnx;
+  artifact::Artifact ir_fp32, ir_fp16, onnx;
   std::vector<float> batch;      // kBatch x 3 x kSize x kSize
   std::vector<float> reference;  // kBatch x classes, LibTorch eval mode
 };
@@ -72,10 +72,10 @@ const Exported& exported(const Arch& arch) {
   options.out = e->dir / (arch.name + ".xml");
   e->ir_fp32 = exporters::export_openvino(folded, options);
   options.out = e->dir / (arch.name + "-fp16.xml");
-  options.precision = "fp16";
+  options.precision = artifact::Precision::kFP16;
   e->ir_fp16 = exporters::export_openvino(folded, options);
   options.out = e->dir / (arch.name + ".onnx");
-  options.precision = "fp32";
+  options.precision = artifact::Precision::kFP32;
   e->onnx = exporters::export_onnx(folded, options);
   e->batch = testutil::random_batch(kBatch, kSize, 5);
   e->reference = testutil::reference_logits(e->checkpoint, e->batch, kBatch, kSize);
@@ -99,7 +99,7 @@ void expect_matches(Backend& backend, const Exported& e, std::int64_t n, double 
                                      << " (max |logit| " << scale << ")";
 }
 
-std::unique_ptr<Backend> loaded(const Artifact& artifact, const Options& options, int threads) {
+std::unique_ptr<Backend> loaded(const artifact::Artifact& artifact, const Options& options, int threads) {
   const BackendInfo info = openvino_backend_info();
   check_options(info, options);
   auto backend = create_backend(info);
@@ -136,7 +136,7 @@ TEST_P(OpenVinoTest, ThroughputWithAsyncRequestsMatchesTheReference) {
 
 TEST_P(OpenVinoTest, Fp16IrIsSmallerAndClose) {
   const Exported& e = exported(GetParam());
-  const auto bin = [](const Artifact& a) { return fs::file_size(fs::path(a.path).replace_extension(".bin")); };
+  const auto bin = [](const artifact::Artifact& a) { return fs::file_size(fs::path(a.path).replace_extension(".bin")); };
   EXPECT_LT(bin(e.ir_fp16), bin(e.ir_fp32));
   auto backend = loaded(e.ir_fp16, {}, 2);
   expect_matches(*backend, e, kBatch, kFp16Tolerance, "IR fp16 weights");
@@ -204,7 +204,7 @@ TEST(OpenVinoBackendTest, PrecisionHintIsReportedAsExecuted) {
 TEST(OpenVinoBackendTest, BadOptionValuesAreUsageErrors) {
   const BackendInfo info = openvino_backend_info();
   expect_error([&] { check_options(info, {{"bogus", "1"}}); }, ExitCode::kUsage, "bogus");
-  Artifact a;
+  artifact::Artifact a;
   a.path = "never-read.xml";
   for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
            {"hint", "fast"}, {"streams", "0"}, {"streams", "many"}, {"precision", "int8"}, {"async_requests", "0"}}) {
@@ -221,21 +221,21 @@ TEST(OpenVinoBackendTest, BrokenFilesAreInputErrorsNamingTheFile) {
   const Exported& e = exported(kSmall);
   testutil::TempDir dir;
 
-  auto truncated = [&](const Artifact& from, const std::string& name) {
+  auto truncated = [&](const artifact::Artifact& from, const std::string& name) {
     std::vector<std::uint8_t> bytes = read_bytes(from.path);
     EXPECT_GT(bytes.size(), 1000U);
     bytes.resize(bytes.size() / 2);
-    Artifact a = from;
+    artifact::Artifact a = from;
     a.path = dir / name;
     testutil::write_bytes(a.path, bytes);
     return a;
   };
-  const Artifact xml = truncated(e.ir_fp32, "truncated.xml");
+  const artifact::Artifact xml = truncated(e.ir_fp32, "truncated.xml");
   fs::copy_file(fs::path(e.ir_fp32.path).replace_extension(".bin"), dir / "truncated.bin");
   expect_error([&] { loaded(xml, {}, 1); }, ExitCode::kInput, "truncated.xml");
 
   // A complete .xml whose .bin was cut short.
-  Artifact short_bin = e.ir_fp32;
+  artifact::Artifact short_bin = e.ir_fp32;
   short_bin.path = dir / "shortbin.xml";
   fs::copy_file(e.ir_fp32.path, short_bin.path);
   std::vector<std::uint8_t> bin = read_bytes(fs::path(e.ir_fp32.path).replace_extension(".bin"));
@@ -243,22 +243,22 @@ TEST(OpenVinoBackendTest, BrokenFilesAreInputErrorsNamingTheFile) {
   testutil::write_bytes(dir / "shortbin.bin", bin);
   expect_error([&] { loaded(short_bin, {}, 1); }, ExitCode::kInput, "shortbin.xml");
 
-  const Artifact onnx = truncated(e.onnx, "truncated.onnx");
+  const artifact::Artifact onnx = truncated(e.onnx, "truncated.onnx");
   expect_error([&] { loaded(onnx, {}, 1); }, ExitCode::kInput, "truncated.onnx");
 
-  Artifact text = e.onnx;
+  artifact::Artifact text = e.onnx;
   text.path = dir / "notes.onnx";
   testutil::write_text(text.path, "this is not an ONNX model\n");
   expect_error([&] { loaded(text, {}, 1); }, ExitCode::kInput, "notes.onnx");
 
-  Artifact missing = e.ir_fp32;
+  artifact::Artifact missing = e.ir_fp32;
   missing.path = dir / "missing.xml";
   expect_error([&] { loaded(missing, {}, 1); }, ExitCode::kInput, "missing.xml");
 }
 
 TEST(OpenVinoBackendTest, AnInputOfAnotherSizeIsAnInputError) {
   const Exported& e = exported(kSmall);
-  for (const Artifact& artifact : {e.onnx, e.ir_fp32}) {
+  for (const artifact::Artifact& artifact : {e.onnx, e.ir_fp32}) {
     // The batch does not fit the file's 32 x 32 input.
     auto backend = loaded(artifact, {}, 1);
     const std::vector<float> big(static_cast<std::size_t>(3 * 40 * 40), 0.0F);
@@ -267,7 +267,7 @@ TEST(OpenVinoBackendTest, AnInputOfAnotherSizeIsAnInputError) {
     expect_error([&] { backend->infer(big.data(), {1, 4, 20, 20}); }, ExitCode::kInput, "N x 3 x 32 x 32");
 
     // The description says 40 x 40, the file 32 x 32.
-    Artifact wrong = artifact;
+    artifact::Artifact wrong = artifact;
     wrong.height = wrong.width = 40;
     expect_error([&] { loaded(wrong, {}, 1); }, ExitCode::kInput, file);
   }

@@ -40,8 +40,8 @@ const BackendInfo& torchscript_backend_info() { return registered("torchscript")
 
 struct Files {
   fs::path checkpoint;
-  Artifact checkpoint_artifact;
-  Artifact torchscript;  // exported from the checkpoint, batch norm folded
+  artifact::Artifact checkpoint_artifact;
+  artifact::Artifact torchscript;  // exported from the checkpoint, batch norm folded
 };
 
 // One checkpoint and export per architecture per test process.
@@ -58,7 +58,7 @@ const Files& files(const std::string& arch) {
     if (arch == "mobilenet_v2") spec.width_mult = 0.25;
     Files f;
     f.checkpoint = testutil::make_checkpoint(dir.path(), spec);
-    f.checkpoint_artifact = describe_artifact(f.checkpoint);  // no sidecar: size from the checkpoint
+    f.checkpoint_artifact = artifact::describe(f.checkpoint);  // no sidecar: size from the checkpoint
     exporters::ExportOptions o;
     o.out = dir.path() / (arch + ".pt");
     f.torchscript = exporters::export_torchscript(exporters::load_inference_model(f.checkpoint, true), o);
@@ -82,7 +82,7 @@ void expect_close(const Logits& actual, const std::vector<float>& expected, std:
 // One thread unless a test is about threads: the tests check numbers, and on a
 // busy shared machine OpenMP threads spin-waiting for each other make every
 // convolution a hundred times slower.
-std::unique_ptr<Backend> loaded(const BackendInfo& info, const Artifact& a, const Options& options = {},
+std::unique_ptr<Backend> loaded(const BackendInfo& info, const artifact::Artifact& a, const Options& options = {},
                                 int threads = 1) {
   check_options(info, options);
   auto b = create_backend(info);
@@ -91,7 +91,7 @@ std::unique_ptr<Backend> loaded(const BackendInfo& info, const Artifact& a, cons
 }
 
 // Both backends, batch 4 then 1 (one loaded model, dynamic batch), against the reference.
-void expect_reference_logits(const BackendInfo& info, const Artifact& a, const fs::path& ckpt,
+void expect_reference_logits(const BackendInfo& info, const artifact::Artifact& a, const fs::path& ckpt,
                              const Options& options = {}) {
   auto b = loaded(info, a, options);
   for (std::int64_t n : {4, 1}) {
@@ -183,7 +183,7 @@ TEST(TorchBackends, BadFilesAreInputErrorsNamingTheFile) {
   testutil::write_text(text, "this is not a model\n");
   for (const fs::path& p : {truncated, text, dir / "missing.pt"}) {
     SCOPED_TRACE(p);
-    Artifact a = f.torchscript;
+    artifact::Artifact a = f.torchscript;
     a.path = p;
     expect_error([&] { loaded(torchscript_backend_info(), a); }, ExitCode::kInput, p.string());
   }
@@ -195,7 +195,7 @@ TEST(TorchBackends, BadFilesAreInputErrorsNamingTheFile) {
   testutil::write_bytes(truncated_ckpt, std::vector<std::uint8_t>(ck.begin(), ck.begin() + ck.size() / 2));
   for (const fs::path& p : {not_ckpt, truncated_ckpt, dir / "missing.ckpt"}) {
     SCOPED_TRACE(p);
-    Artifact a = f.checkpoint_artifact;
+    artifact::Artifact a = f.checkpoint_artifact;
     a.path = p;
     expect_error([&] { loaded(libtorch_backend_info(), a); }, ExitCode::kInput, p.string());
   }
@@ -217,7 +217,7 @@ TEST(TorchBackends, InputsOfTheWrongShapeAreInputErrors) {
 
 TEST(TorchBackends, AnNhwcDescriptionIsRejected) {
   const Files& f = files("mobilenet_v2");
-  Artifact a = f.torchscript;
+  artifact::Artifact a = f.torchscript;
   a.layout = "NHWC";
   expect_error([&] { loaded(torchscript_backend_info(), a); }, ExitCode::kInput, "NHWC");
 }

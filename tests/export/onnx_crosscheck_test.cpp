@@ -34,7 +34,7 @@ bool have_torch_python() {
 
 std::vector<float> run_ort(const fs::path& file, const std::vector<float>& x, std::int64_t n, int size) {
   auto b = backends::onnxruntime_backend_info().create();
-  backends::Artifact a = backends::describe_artifact(file);
+  artifact::Artifact a = artifact::describe(file);
   a.height = a.width = size;
   b->load(a, {}, 1);
   return b->infer(x.data(), {n, 3, size, size}).values;

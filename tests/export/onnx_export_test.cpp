@@ -75,7 +75,7 @@ TEST_P(OnnxExportTest, WritesAValidModelOfTheFoldedGraph) {
   const InferenceModel folded = load_inference_model(checkpoint(dir, arch.name, arch.width_mult), true);
   ExportOptions options;
   options.out = dir / "out/nested/model.onnx";  // parents are created
-  const backends::Artifact artifact = export_onnx(folded, options);
+  const artifact::Artifact artifact = export_onnx(folded, options);
 
   EXPECT_EQ(artifact.format, "onnx");
   EXPECT_EQ(artifact.path, options.out);
@@ -190,7 +190,7 @@ TEST_F(OnnxExportOptionsTest, RejectsOpsetsItCannotWriteAndOtherPrecisions) {
   options.opset = 99;
   expect_error([&] { export_onnx(model_, options); }, ExitCode::kUsage, "opset 99");
   options.opset = 17;
-  options.precision = "fp16";
+  options.precision = artifact::Precision::kFP16;
   expect_error([&] { export_onnx(model_, options); }, ExitCode::kUsage, "fp16");
   EXPECT_FALSE(fs::exists(options.out));
 }

@@ -62,10 +62,10 @@ TEST_P(OpenVinoExportTest, WritesAnIrOfTheFoldedGraph) {
   const InferenceModel folded = folded_model(dir, arch.name, arch.width_mult);
   ExportOptions options;
   options.out = dir / "out/nested/model.xml";  // parents are created
-  const backends::Artifact artifact = export_openvino(folded, options);
+  const artifact::Artifact artifact = export_openvino(folded, options);
 
   EXPECT_EQ(artifact.format, "openvino");
-  EXPECT_EQ(artifact.precision, "fp32");
+  EXPECT_EQ(artifact.precision, artifact::Precision::kFP32);
   EXPECT_EQ(artifact.path, options.out);
   EXPECT_EQ(artifact.model, arch.name);
   EXPECT_EQ(artifact.height, kSize);
@@ -109,9 +109,9 @@ TEST_P(OpenVinoExportTest, Fp16StoresHalfTheWeights) {
   options.out = dir / "fp32.xml";
   export_openvino(folded, options);
   options.out = dir / "fp16.xml";
-  options.precision = "fp16";
-  const backends::Artifact artifact = export_openvino(folded, options);
-  EXPECT_EQ(artifact.precision, "fp16");
+  options.precision = artifact::Precision::kFP16;
+  const artifact::Artifact artifact = export_openvino(folded, options);
+  EXPECT_EQ(artifact.precision, artifact::Precision::kFP16);
 
   const auto fp32 = fs::file_size(dir / "fp32.bin");
   const auto fp16 = fs::file_size(dir / "fp16.bin");
@@ -146,7 +146,7 @@ TEST(OpenVinoExportOptionsTest, FixedBatchAndOtherInputSize) {
   options.dynamic_batch = false;
   options.height = 48;
   options.width = 40;
-  const backends::Artifact artifact = export_openvino(folded, options);
+  const artifact::Artifact artifact = export_openvino(folded, options);
   EXPECT_FALSE(artifact.dynamic_batch);
   EXPECT_EQ(artifact.height, 48);
   EXPECT_EQ(artifact.width, 40);
@@ -174,9 +174,9 @@ TEST(OpenVinoExportOptionsTest, RewritesAnExistingArtifact) {
   const InferenceModel folded = folded_model(dir, "mobilenet_v2", 0.25);
   ExportOptions options;
   options.out = dir / "model.xml";
-  options.precision = "fp16";
+  options.precision = artifact::Precision::kFP16;
   export_openvino(folded, options);
-  options.precision = "fp32";
+  options.precision = artifact::Precision::kFP32;
   export_openvino(folded, options);  // replaces both files
   ov::Core core;
   for (const auto& op : core.read_model(options.out.string())->get_ops()) {
@@ -190,10 +190,10 @@ TEST(OpenVinoExportOptionsTest, BadOptionsAndUnwritableOutput) {
   const InferenceModel folded = folded_model(dir, "mobilenet_v2", 0.25);
   ExportOptions options;
   options.out = dir / "model.xml";
-  options.precision = "int8";
+  options.precision = artifact::Precision::kINT8;
   expect_error([&] { export_openvino(folded, options); }, ExitCode::kUsage, "int8");
 
-  options.precision = "fp32";
+  options.precision = artifact::Precision::kFP32;
   options.out = dir / "model.onnx";
   expect_error([&] { export_openvino(folded, options); }, ExitCode::kUsage, ".xml");
 

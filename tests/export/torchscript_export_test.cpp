@@ -13,8 +13,9 @@
 
 #include "common/files.h"
 #include "data/tensor_file.h"
+#include "backends/backend.h"
 #include "export/exporter.h"
-#include "export/torchscript/torchscript_format.h"
+#include "artifact/torchscript_format.h"
 #include "testutil/checkpoint_fixture.h"
 #include "testutil/fixtures.h"
 #include "train/checkpoint.h"
@@ -80,7 +81,7 @@ TEST_P(TorchScriptExportTest, MatchesTheTrainedModuleAtBatchOneAndFour) {
   const fs::path& ckpt = checkpoint(GetParam());
   const InferenceModel m = load_inference_model(ckpt, /*fold_batch_norm=*/true);
   TempDir out;
-  const backends::Artifact a = export_torchscript(m, to(out / "model.pt"));
+  const artifact::Artifact a = export_torchscript(m, to(out / "model.pt"));
   EXPECT_EQ(a.format, "torchscript");
   EXPECT_EQ(a.path, out / "model.pt");
   EXPECT_EQ(a.height, kSize);
@@ -189,7 +190,7 @@ TEST(TorchScriptExport, RejectsPrecisionsOtherThanFp32) {
   const InferenceModel m = load_inference_model(checkpoint("mobilenet_v2"), true);
   TempDir out;
   ExportOptions o = to(out / "model.pt");
-  o.precision = "fp16";
+  o.precision = artifact::Precision::kFP16;
   testutil::expect_error([&] { export_torchscript(m, o); }, ExitCode::kUsage, "fp16");
   EXPECT_FALSE(fs::exists(out / "model.pt"));
 }

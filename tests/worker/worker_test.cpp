@@ -14,7 +14,6 @@
 #include "common/error.h"
 #include "data/tensor_file.h"
 #include "testutil/fixtures.h"
-#include "worker/compare.h"
 
 namespace inferbench::worker {
 namespace {
@@ -150,53 +149,6 @@ TEST_F(WorkerTest, MissingExecutableIsASpawnFailureNotACrash) {
   EXPECT_EQ(o.status, Status::kFailed);
   EXPECT_EQ(o.exit_code, 127);
   EXPECT_NE(o.stderr_tail.find("cannot start"), std::string::npos);
-}
-
-// --- comparison ---------------------------------------------------------------
-
-TEST(Compare, AgreementDiffsAndAccuracy) {
-  // Three images of two classes; reference top-1: 0, 1, 0.
-  const std::vector<float> r{3, 1, 0, 2, 4, 1};
-  const std::vector<float> g{3.5F, 1, 0, 2, 0.5F, 1};
-  const std::vector<std::int64_t> labels{0, 1, 1};
-  const Comparison c = compare_logits(r, g, labels, 2);
-  EXPECT_EQ(c.count, 3);
-  EXPECT_NEAR(c.agreement, 2.0 / 3.0, 1e-12);  // the last image flips from 0 to 1
-  EXPECT_NEAR(c.reference_top1, 2.0 / 3.0, 1e-12);
-  EXPECT_NEAR(c.top1, 1.0, 1e-12);
-  EXPECT_NEAR(c.max_abs_diff, 3.5, 1e-12);
-  EXPECT_NEAR(c.mean_abs_diff, 4.0 / 6.0, 1e-12);
-  EXPECT_NEAR(c.reference_range, 4.0, 1e-12);
-  EXPECT_THROW(compare_logits(r, {1, 2}, labels, 2), std::invalid_argument);
-}
-
-TEST(Compare, JudgeUsesPrecisionTolerances) {
-  Comparison c;
-  c.count = 1000;
-  c.agreement = 0.999;
-  c.reference_range = 20;
-  c.max_abs_diff = 0.019;  // 1e-3 * 20 = 0.02
-  EXPECT_TRUE(judge(c, tolerance_for("fp32")).pass);
-  c.max_abs_diff = 0.021;
-  Verdict v = judge(c, tolerance_for("fp32"));
-  EXPECT_FALSE(v.pass);
-  EXPECT_NE(v.why.find("max |diff|"), std::string::npos) << v.why;
-  EXPECT_TRUE(judge(c, tolerance_for("fp16")).pass);
-  c.agreement = 0.98;
-  v = judge(c, tolerance_for("fp16"));
-  EXPECT_FALSE(v.pass);
-  EXPECT_NE(v.why.find("agreement 98.00%"), std::string::npos) << v.why;
-  c.agreement = 1;
-  c.max_abs_diff = NAN;
-  EXPECT_FALSE(judge(c, tolerance_for("fp16")).pass);
-}
-
-TEST(Compare, NanLogitsFail) {
-  const std::vector<float> r{1, 0};
-  const std::vector<float> g{NAN, 0};
-  const Comparison c = compare_logits(r, g, {0}, 2);
-  EXPECT_TRUE(std::isinf(c.max_abs_diff));
-  EXPECT_FALSE(judge(c, tolerance_for("fp32")).pass);
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ namespace {
 
 class FaultBackend final : public Backend {
  public:
-  void load(const Artifact& artifact, const Options& options, int threads) override {
+  void load(const artifact::Artifact& artifact, const Options& options, int threads) override {
     fault_ = choice_option(options, "test-fault", "fault", "none",
                            {"none", "crash", "abort", "hang", "oom", "error", "exit"});
     at_ = choice_option(options, "test-fault", "at", "infer", {"load", "infer"});
@@ -123,14 +123,12 @@ BackendInfo fault_backend_info() {
   b.name = "test-fault";
   b.description = "Test backend: crashes, hangs, runs out of memory or fails on request";
   b.formats = {"checkpoint", "torchscript", "onnx", "openvino"};
+  b.precisions = artifact::all_precisions();
   b.options = {{"fault", "none", "none|crash|abort|hang|oom|error|exit"},
                {"at", "infer", "load|infer"},
                {"latency_us", "0", "N >= 0: each infer() takes at least N microseconds (sleeps)"}};
   b.concurrent_infer = true;  // infer() only reads the loaded model
-  b.available = true;
-  b.version = "1";
-  b.create = [] { return std::make_unique<FaultBackend>(); };
-  return b;
+  return with_runtime(std::move(b), {"1", [] { return std::make_unique<FaultBackend>(); }});
 }
 
 }  // namespace inferbench::backends

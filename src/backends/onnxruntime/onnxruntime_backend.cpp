@@ -52,7 +52,7 @@ std::string dims_to_string(const std::vector<std::int64_t>& dims) {
 
 class OnnxRuntimeBackend final : public Backend {
  public:
-  void load(const Artifact& artifact, const Options& options, int threads) override {
+  void load(const artifact::Artifact& artifact, const Options& options, int threads) override {
     if (threads < 1) fail(ExitCode::kUsage, fmt::format("backend '{}': threads must be >= 1, not {}", kName, threads));
     inter_op_threads_ = static_cast<int>(int_option(options, kName, "inter_op_threads", 1, 1, 1024));
     optimization_ = choice_option(options, kName, "graph_optimization_level", "all",
@@ -145,7 +145,7 @@ class OnnxRuntimeBackend final : public Backend {
  private:
   // The session's one input and one output must be the artifact's: NCHW float
   // with the artifact's channels, and its height and width where both know them.
-  void read_io(const Artifact& artifact) {
+  void read_io(const artifact::Artifact& artifact) {
     if (session_->GetInputCount() != 1 || session_->GetOutputCount() != 1) {
       fail(ExitCode::kInput, fmt::format("'{}': expected a model with 1 input and 1 output, this one has {} and {}",
                                          path_.string(), session_->GetInputCount(), session_->GetOutputCount()));
@@ -211,20 +211,6 @@ class OnnxRuntimeBackend final : public Backend {
 
 }  // namespace
 
-BackendInfo onnxruntime_backend_info() {
-  BackendInfo b;
-  b.name = kName;
-  b.description = "ONNX Runtime, CPU execution provider";
-  b.formats = {"onnx"};
-  b.options = {{"inter_op_threads", "1", "N >= 1: threads running independent nodes (execution_mode=parallel only)"},
-               {"graph_optimization_level", "all", "disable|basic|extended|all: ORT's graph rewrites"},
-               {"execution_mode", "sequential", "sequential|parallel: node scheduling"},
-               {"memory_pattern", "1", "1|0: pre-plan buffers from the first run's shapes"}};
-  b.concurrent_infer = true;  // infer() only reads the loaded model
-  b.available = true;
-  b.version = ort_version();
-  b.create = [] { return std::make_unique<OnnxRuntimeBackend>(); };
-  return b;
-}
+BackendRuntime onnxruntime_runtime() { return {ort_version(), [] { return std::make_unique<OnnxRuntimeBackend>(); }}; }
 
 }  // namespace inferbench::backends

@@ -31,7 +31,7 @@ constexpr const char* kName = "opencv-dnn";
 
 class OpenCvDnnBackend final : public Backend {
  public:
-  void load(const Artifact& artifact, const Options& options, int threads) override {
+  void load(const artifact::Artifact& artifact, const Options& options, int threads) override {
     backend_ = choice_option(options, kName, "backend", "default", {"default", "opencv"});
     target_ = choice_option(options, kName, "target", "cpu", {"cpu"});
     fusion_ = choice_option(options, kName, "fusion", "on", {"on", "off"}) == "on";
@@ -126,18 +126,6 @@ class OpenCvDnnBackend final : public Backend {
 
 }  // namespace
 
-BackendInfo opencv_dnn_backend_info() {
-  BackendInfo b;
-  b.name = kName;
-  b.description = "OpenCV DNN module, CPU";
-  b.formats = {"onnx"};
-  b.options = {{"backend", "default", "default|opencv (default is OpenCV's own unless built with Inference Engine)"},
-               {"target", "cpu", "cpu"},
-               {"fusion", "on", "on|off: OpenCV's layer fusion"}};
-  b.available = true;
-  b.version = CV_VERSION;
-  b.create = [] { return std::make_unique<OpenCvDnnBackend>(); };
-  return b;
-}
+BackendRuntime opencv_dnn_runtime() { return {CV_VERSION, [] { return std::make_unique<OpenCvDnnBackend>(); }}; }
 
 }  // namespace inferbench::backends

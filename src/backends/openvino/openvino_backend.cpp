@@ -79,7 +79,7 @@ nlohmann::json read_property(const ov::CompiledModel& compiled, const Property& 
 
 class OpenVinoBackend final : public Backend {
  public:
-  void load(const Artifact& artifact, const Options& options, int threads) override {
+  void load(const artifact::Artifact& artifact, const Options& options, int threads) override {
     if (threads < 1) fail(ExitCode::kUsage, fmt::format("backend '{}': threads must be >= 1, not {}", kName, threads));
     hint_ = choice_option(options, kName, "hint", "latency", {"latency", "throughput"});
     streams_ = option_or(options, "streams", "");
@@ -276,7 +276,7 @@ class OpenVinoBackend final : public Backend {
 
   // One input and one output, named as the artifact says; an input of rank 4 whose
   // static dims agree with the artifact's channels/height/width.
-  void check_io(const Artifact& artifact) {
+  void check_io(const artifact::Artifact& artifact) {
     if (model_->inputs().size() != 1 || model_->outputs().size() != 1) {
       fail(ExitCode::kInput, fmt::format("'{}': expected a model with 1 input and 1 output, this one has {} and {}",
                                          path_.string(), model_->inputs().size(), model_->outputs().size()));
@@ -337,19 +337,6 @@ class OpenVinoBackend final : public Backend {
 
 }  // namespace
 
-BackendInfo openvino_backend_info() {
-  BackendInfo b;
-  b.name = kName;
-  b.description = "OpenVINO CPU plugin";
-  b.formats = {"openvino", "onnx"};
-  b.options = {{"hint", "latency", "latency|throughput: ov::hint::performance_mode"},
-               {"streams", "", "N >= 1 or AUTO: ov::num_streams (default: chosen by the hint)"},
-               {"precision", "f32", "f32|bf16|f16: ov::hint::inference_precision"},
-               {"async_requests", "1", "N >= 1: infer requests a batch is split over (start_async/wait when > 1)"}};
-  b.available = true;
-  b.version = ov_version();
-  b.create = [] { return std::make_unique<OpenVinoBackend>(); };
-  return b;
-}
+BackendRuntime openvino_runtime() { return {ov_version(), [] { return std::make_unique<OpenVinoBackend>(); }}; }
 
 }  // namespace inferbench::backends

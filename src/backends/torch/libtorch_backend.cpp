@@ -26,7 +26,7 @@ constexpr const char* kName = "libtorch";
 
 class LibTorchBackend final : public torch_common::TorchBackendBase {
  public:
-  void load(const Artifact& artifact, const Options& /*options*/, int threads) override {
+  void load(const artifact::Artifact& artifact, const Options& /*options*/, int threads) override {
     torch_common::set_threads(kName, threads);
     require_nchw(artifact);
     const std::string file = artifact.path.string();
@@ -68,17 +68,6 @@ class LibTorchBackend final : public torch_common::TorchBackendBase {
 
 }  // namespace
 
-BackendInfo libtorch_backend_info() {
-  BackendInfo b;
-  b.name = kName;
-  b.description = "LibTorch eager: the trained module itself, from the checkpoint";
-  b.formats = {"checkpoint"};
-  b.options = {};  // nothing to tune: eager mode runs the module as trained
-  b.concurrent_infer = true;  // infer() only reads the loaded model
-  b.available = true;
-  b.version = TORCH_VERSION;
-  b.create = [] { return std::make_unique<LibTorchBackend>(); };
-  return b;
-}
+BackendRuntime libtorch_runtime() { return {TORCH_VERSION, [] { return std::make_unique<LibTorchBackend>(); }}; }
 
 }  // namespace inferbench::backends

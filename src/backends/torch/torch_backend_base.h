@@ -86,7 +86,7 @@ class TorchBackendBase : public Backend {
   }
 
   // The torch backends take NCHW float32 only.
-  static void require_nchw(const Artifact& artifact) {
+  static void require_nchw(const artifact::Artifact& artifact) {
     if (artifact.layout != "NCHW") {
       fail(ExitCode::kInput, fmt::format("'{}': input layout {} is not NCHW, the only layout LibTorch models take here",
                                          artifact.path.string(), artifact.layout));

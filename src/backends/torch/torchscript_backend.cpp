@@ -25,7 +25,7 @@
 #include "backends/backend.h"
 #include "backends/torch/torch_backend_base.h"
 #include "common/error.h"
-#include "export/torchscript/torchscript_format.h"
+#include "artifact/torchscript_format.h"
 
 namespace inferbench::backends {
 
@@ -35,7 +35,7 @@ constexpr const char* kName = "torchscript";
 
 class TorchScriptBackend final : public torch_common::TorchBackendBase {
  public:
-  void load(const Artifact& artifact, const Options& options, int threads) override {
+  void load(const artifact::Artifact& artifact, const Options& options, int threads) override {
     freeze_ = int_option(options, kName, "freeze", 1, 0, 1) == 1;
     optimize_ = int_option(options, kName, "optimize", 1, 0, 1) == 1;
     torch_common::set_threads(kName, threads);
@@ -93,7 +93,7 @@ class TorchScriptBackend final : public torch_common::TorchBackendBase {
  private:
   // Takes the input size from the description inside the .pt where the
   // artifact leaves it open, and checks the channels agree.
-  void read_description(const Artifact& artifact, const std::string& text) {
+  void read_description(const artifact::Artifact& artifact, const std::string& text) {
     const std::string file = artifact.path.string();
     std::int64_t channels = artifact.channels, height = artifact.height, width = artifact.width;
     try {
@@ -121,18 +121,6 @@ class TorchScriptBackend final : public torch_common::TorchBackendBase {
 
 }  // namespace
 
-BackendInfo torchscript_backend_info() {
-  BackendInfo b;
-  b.name = kName;
-  b.description = "TorchScript (torch::jit), frozen and optimised for inference";
-  b.formats = {"torchscript"};
-  b.options = {{"freeze", "1", "1|0: torch::jit::freeze (weights become constants)"},
-               {"optimize", "1", "1|0: torch::jit::optimize_for_inference (implies freeze; oneDNN convolutions)"}};
-  b.concurrent_infer = true;  // infer() only reads the loaded model
-  b.available = true;
-  b.version = TORCH_VERSION;
-  b.create = [] { return std::make_unique<TorchScriptBackend>(); };
-  return b;
-}
+BackendRuntime torchscript_runtime() { return {TORCH_VERSION, [] { return std::make_unique<TorchScriptBackend>(); }}; }
 
 }  // namespace inferbench::backends

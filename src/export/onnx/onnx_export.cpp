@@ -251,18 +251,18 @@ void add_metadata(onnx::ModelProto& proto, const std::string& key, const std::st
 
 }  // namespace
 
-backends::Artifact export_onnx(const InferenceModel& model, const ExportOptions& options) {
+artifact::Artifact export_onnx(const InferenceModel& model, const ExportOptions& options) {
   const int newest = max_opset();
   if (options.opset < kMinOpset || options.opset > newest) {
     fail(ExitCode::kUsage, fmt::format("ONNX export: opset {} is not supported (this build writes opsets {} to {})",
                                        options.opset, kMinOpset, newest));
   }
-  if (options.precision != "fp32") {
+  if (options.precision != artifact::Precision::kFP32) {
     fail(ExitCode::kUsage,
          fmt::format("ONNX export: precision '{}' is not supported (ONNX files are written as fp32)",
-                     options.precision));
+                     artifact::to_string(options.precision)));
   }
-  backends::Artifact artifact = base_artifact(model, options);
+  artifact::Artifact artifact = base_artifact(model, options);
   artifact.format = "onnx";
   artifact.source["exporter"] = {
       {"format", "onnx"}, {"opset", options.opset}, {"onnx_library", onnx::LAST_RELEASE_VERSION}};

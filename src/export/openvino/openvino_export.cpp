@@ -205,16 +205,16 @@ void remove_quietly(const fs::path& p) {
 
 }  // namespace
 
-backends::Artifact export_openvino(const InferenceModel& model, const ExportOptions& options) {
-  if (options.precision != "fp32" && options.precision != "fp16") {
+artifact::Artifact export_openvino(const InferenceModel& model, const ExportOptions& options) {
+  if (options.precision != artifact::Precision::kFP32 && options.precision != artifact::Precision::kFP16) {
     fail(ExitCode::kUsage, fmt::format("OpenVINO export: precision '{}' is not supported (fp32 or fp16)",
-                                       options.precision));
+                                       artifact::to_string(options.precision)));
   }
   if (options.out.extension() != ".xml") {
     fail(ExitCode::kUsage, fmt::format("OpenVINO export: '{}' must end in .xml (the .bin is written beside it)",
                                        options.out.string()));
   }
-  backends::Artifact artifact = base_artifact(model, options);
+  artifact::Artifact artifact = base_artifact(model, options);
   artifact.format = "openvino";
   const ov::Version version = ov::get_openvino_version();
   artifact.source["exporter"] = {
@@ -244,7 +244,7 @@ backends::Artifact export_openvino(const InferenceModel& model, const ExportOpti
   if (xml.has_parent_path()) fs::create_directories(xml.parent_path(), ec);
   if (ec) fail(ExitCode::kOutput, fmt::format("cannot create '{}': {}", xml.parent_path().string(), ec.message()));
   try {
-    ov::save_model(m, tmp_xml, /*compress_to_fp16=*/options.precision == "fp16");
+    ov::save_model(m, tmp_xml, /*compress_to_fp16=*/options.precision == artifact::Precision::kFP16);
   } catch (const std::exception& e) {  // ov::Exception, or std::filesystem's
     remove_quietly(tmp_xml);
     remove_quietly(tmp_bin);

@@ -25,7 +25,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "export/exporter.h"
-#include "export/torchscript/torchscript_format.h"
+#include "artifact/torchscript_format.h"
 
 namespace inferbench::exporters {
 
@@ -148,12 +148,12 @@ class SourceWriter {
 
 }  // namespace
 
-backends::Artifact export_torchscript(const InferenceModel& model, const ExportOptions& options) {
-  if (options.precision != "fp32") {
+artifact::Artifact export_torchscript(const InferenceModel& model, const ExportOptions& options) {
+  if (options.precision != artifact::Precision::kFP32) {
     fail(ExitCode::kUsage,
-         fmt::format("TorchScript export: precision '{}' is not supported (only fp32)", options.precision));
+         fmt::format("TorchScript export: precision '{}' is not supported (only fp32)", artifact::to_string(options.precision)));
   }
-  backends::Artifact artifact = base_artifact(model, options);
+  artifact::Artifact artifact = base_artifact(model, options);
   artifact.format = "torchscript";
   artifact.dynamic_batch = true;  // TorchScript never fixes the batch size
   artifact.source["exporter"] = {{"name", "inferbench torchscript"}, {"torch_version", TORCH_VERSION}};
@@ -174,7 +174,7 @@ backends::Artifact export_torchscript(const InferenceModel& model, const ExportO
   }
   module.eval();
 
-  nlohmann::json description = backends::to_json(artifact);
+  nlohmann::json description = artifact::to_json(artifact);
   description["torchscript"] = {{"module", std::string(torchscript::kModuleName)}, {"attributes", writer.attributes()}};
   torch::jit::ExtraFilesMap extra{{std::string(torchscript::kDescriptionFile), dump_json(description, 2)},
                                   {std::string(torchscript::kSourceFile), source}};

@@ -8,7 +8,7 @@
 //   replaced by '_'), and forward(self, input: Tensor) -> Tensor taking
 //   N x C x H x W float32 and returning the logits N x classes.
 // - Extra file kDescriptionFile: the artifact description as the sidecar has
-//   it (backends::to_json: classes, preprocess, input size, provenance) plus
+//   it (artifact::to_json: classes, preprocess, input size, provenance) plus
 //   "torchscript": {"module", "attributes": {attribute name: IR tensor name}}.
 // - Extra file kSourceFile: the generated TorchScript source of forward(),
 //   with the IR node name above each line.

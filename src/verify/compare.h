@@ -3,9 +3,12 @@
 // checkpoint) over the same images: the numbers `verify` reports and judges.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
-namespace inferbench::worker {
+#include "artifact/precision.h"
+
+namespace inferbench::verify {
 
 struct Comparison {
   std::int64_t count = 0;
@@ -22,14 +25,27 @@ struct Comparison {
 Comparison compare_logits(const std::vector<float>& ref, const std::vector<float>& got,
                           const std::vector<std::int64_t>& labels, std::int64_t classes);
 
-// The rule an artifact must pass, by precision (stated in the README):
-// fp32: agreement >= 99.9% and max |diff| <= 1e-3 * max(1, range);
-// fp16: agreement >= 99%   and max |diff| <= 5e-2 * max(1, range).
+// The rule an artifact of one precision must pass: agreement with the
+// reference's top-1 of at least min_agreement, and max |diff| at most
+// max_abs_diff_scaled * max(1, range of the reference logits).
 struct Tolerance {
+  artifact::Precision precision;
   double min_agreement;
   double max_abs_diff_scaled;  // times max(1, reference_range)
 };
-Tolerance tolerance_for(const std::string& precision);
+
+// The one table of parity rules (verify judges by it; its help text and the
+// README quote describe_tolerances()): fp32 >= 99.9% and 1e-3, fp16 >= 99%
+// and 5e-2.
+const std::vector<Tolerance>& tolerances();
+
+// The rule for `p`. Throws Error(kUsage) naming the precision when the table
+// has none (no artifact of that precision can be verified yet).
+const Tolerance& tolerance_for(artifact::Precision p);
+
+// The table in words, e.g. "FP32 passes with >= 99.9% agreement and max |diff|
+// <= 1e-3 x max(1, logit range); FP16 with >= 99% and 5e-2".
+std::string describe_tolerances();
 
 struct Verdict {
   bool pass = false;
@@ -37,4 +53,4 @@ struct Verdict {
 };
 Verdict judge(const Comparison& c, const Tolerance& t);
 
-}  // namespace inferbench::worker
+}  // namespace inferbench::verify

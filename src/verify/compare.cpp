@@ -1,12 +1,15 @@
-#include "worker/compare.h"
+#include "verify/compare.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <stdexcept>
 
-namespace inferbench::worker {
+#include "common/error.h"
+
+namespace inferbench::verify {
 
 Comparison compare_logits(const std::vector<float>& ref, const std::vector<float>& got,
                           const std::vector<std::int64_t>& labels, std::int64_t classes) {
@@ -47,9 +50,53 @@ Comparison compare_logits(const std::vector<float>& ref, const std::vector<float
   return c;
 }
 
-Tolerance tolerance_for(const std::string& precision) {
-  if (precision == "fp16") return {0.99, 5e-2};
-  return {0.999, 1e-3};
+const std::vector<Tolerance>& tolerances() {
+  static const std::vector<Tolerance> table{
+      {artifact::Precision::kFP32, 0.999, 1e-3},
+      {artifact::Precision::kFP16, 0.99, 5e-2},
+  };
+  return table;
+}
+
+const Tolerance& tolerance_for(artifact::Precision p) {
+  for (const Tolerance& t : tolerances())
+    if (t.precision == p) return t;
+  std::vector<artifact::Precision> known;
+  for (const Tolerance& t : tolerances()) known.push_back(t.precision);
+  fail(ExitCode::kUsage, fmt::format("verify has no parity rule for {} artifacts (it has rules for {})",
+                                     artifact::to_string(p), artifact::join(known)));
+}
+
+namespace {
+
+// 1e-3 as "1e-3", 5e-2 as "5e-2", 0.25 as "0.25": how the rules are written.
+std::string short_number(double x) {
+  const int e = static_cast<int>(std::floor(std::log10(x)));
+  const double mantissa = x / std::pow(10.0, e);
+  if (e < -1 && std::abs(mantissa - std::round(mantissa)) < 1e-9) return fmt::format("{:g}e{}", std::round(mantissa), e);
+  return fmt::format("{:g}", x);
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::string describe_tolerances() {
+  std::string out;
+  for (const Tolerance& t : tolerances()) {
+    const std::string name = upper(artifact::to_string(t.precision));
+    if (out.empty()) {
+      out = fmt::format("{} passes with >= {:g}% agreement and max |diff| <= {} x max(1, logit range)", name,
+                        100 * t.min_agreement, short_number(t.max_abs_diff_scaled));
+    } else {
+      out += fmt::format("; {} with >= {:g}% and {}", name, 100 * t.min_agreement, short_number(t.max_abs_diff_scaled));
+    }
+  }
+  return out;
 }
 
 Verdict judge(const Comparison& c, const Tolerance& t) {
@@ -67,4 +114,4 @@ Verdict judge(const Comparison& c, const Tolerance& t) {
   return v;
 }
 
-}  // namespace inferbench::worker
+}  // namespace inferbench::verify

@@ -1,0 +1,166 @@
+#include "verify/verify.h"
+
+#include <fmt/color.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/json.h"
+#include "common/progress.h"
+#include "data/tensor_file.h"
+#include "verify/compare.h"
+#include "worker/worker.h"
+
+namespace inferbench::verify {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<float> read_logits(const fs::path& file, std::int64_t& classes) {
+  const data::NpyArray a = data::read_npy(file);
+  if (a.dtype != "<f4" || a.shape.size() != 2) {
+    fail(ExitCode::kInput, fmt::format("'{}': expected float32 [N, classes] logits", file.string()));
+  }
+  classes = a.shape[1];
+  return {a.as_f32(), a.as_f32() + a.element_count()};
+}
+
+// The backends a spec names (every one but the reference for "all").
+std::vector<const backends::BackendInfo*> chosen_backends(const std::vector<std::string>& names) {
+  const bool all = std::find(names.begin(), names.end(), "all") != names.end();
+  if (!all)
+    for (const auto& name : names) (void)backends::find_backend(name);  // unknown names are usage errors
+  std::vector<const backends::BackendInfo*> chosen;
+  for (const auto& b : backends::registry()) {
+    if (b.name == "libtorch") continue;  // the reference itself
+    if (all || std::find(names.begin(), names.end(), b.name) != names.end()) chosen.push_back(&b);
+  }
+  return chosen;
+}
+
+}  // namespace
+
+int VerifyReport::exit_code() const {
+  if (failed_verify > 0) return static_cast<int>(ExitCode::kVerifyFailed);
+  if (failed_run > 0) return static_cast<int>(ExitCode::kPartial);
+  return 0;
+}
+
+VerifyReport run(const VerifySpec& spec) {
+  const std::vector<const backends::BackendInfo*> chosen = chosen_backends(spec.backends);
+  std::vector<fs::path> artifacts = spec.artifacts;
+  if (artifacts.empty()) {
+    if (spec.dir.empty()) fail(ExitCode::kUsage, "give the artifacts or --dir (the folder `inferbench export` wrote)");
+    artifacts = artifact::artifacts_in(spec.dir, /*with_checkpoints=*/false);
+  }
+  const data::SplitTensors tensors = data::load_split_tensors(spec.tensors);
+  const std::vector<std::int64_t> labels(tensors.y.as_i64(), tensors.y.as_i64() + tensors.count);
+  const fs::path exe = worker::self_exe();
+  const worker::Limits limits{spec.timeout_s, spec.memory_bytes};
+
+  auto job_for = [&](const std::string& backend, const fs::path& artifact, const std::string& tag) {
+    worker::Job job;
+    job.backend = backend;
+    job.artifact = fs::absolute(artifact);
+    if (auto it = spec.options.find(backend); it != spec.options.end()) job.options = it->second;
+    job.tensors = fs::absolute(spec.tensors);
+    job.dir = fs::absolute(spec.out / "workers" / tag);
+    job.threads = spec.threads;
+    job.batch = spec.batch;
+    return job;
+  };
+
+  // 1. The reference.
+  fmt::print(stderr, "verify: reference: libtorch on {}\n", spec.checkpoint.string());
+  const worker::Outcome ref = worker::run_worker(exe, job_for("libtorch", spec.checkpoint, "reference"), limits);
+  if (ref.status != worker::Status::kOk) {
+    fail(ExitCode::kInput, fmt::format("the LibTorch reference on '{}' failed: {}\n{}", spec.checkpoint.string(),
+                                       ref.reason, ref.stderr_tail));
+  }
+  std::int64_t classes = 0;
+  const std::vector<float> ref_logits = read_logits(spec.out / "workers" / "reference" / "logits.npy", classes);
+
+  // 2. Every artifact in every backend that loads its format.
+  std::vector<std::pair<artifact::Artifact, const backends::BackendInfo*>> plan;
+  for (const auto& p : artifacts) {
+    const artifact::Artifact a = artifact::describe(p);
+    for (const auto* b : chosen)
+      if (b->loads(a)) plan.emplace_back(a, b);
+  }
+  VerifyReport out;
+  nlohmann::json rows = nlohmann::json::array();
+  Progress progress("verify", plan.size(), "runs");
+  for (const auto& [a, info] : plan) {
+    nlohmann::json row{{"artifact", a.path.string()}, {"format", a.format}, {"precision", a.precision},
+                       {"backend", info->name}};
+    if (!info->available) {
+      row["status"] = "unavailable";
+      row["reason"] = info->reason;
+      rows.push_back(row);
+      progress.advance();
+      continue;
+    }
+    const std::string tag = a.path.filename().string() + "__" + info->name;
+    const worker::Outcome o = worker::run_worker(exe, job_for(info->name, a.path, tag), limits);
+    row["worker"] = {{"status", worker::to_string(o.status)}, {"seconds", o.seconds}, {"max_rss_kb", o.max_rss_kb}};
+    if (o.status != worker::Status::kOk) {
+      ++out.failed_run;
+      row["status"] = worker::to_string(o.status);
+      row["reason"] = o.reason;
+      row["stderr_tail"] = o.stderr_tail;
+    } else {
+      std::int64_t k = 0;
+      const auto logits = read_logits(spec.out / "workers" / tag / "logits.npy", k);
+      const Comparison c = compare_logits(ref_logits, logits, labels, classes);
+      const Tolerance& tol = tolerance_for(a.precision);
+      const Verdict v = judge(c, tol);
+      row["status"] = v.pass ? "pass" : "FAIL";
+      if (!v.pass) row["reason"] = v.why, ++out.failed_verify;
+      row["top1"] = c.top1;
+      row["reference_top1"] = c.reference_top1;
+      row["agreement"] = c.agreement;
+      row["max_abs_diff"] = c.max_abs_diff;
+      row["mean_abs_diff"] = c.mean_abs_diff;
+      row["reference_range"] = c.reference_range;
+      row["tolerance"] = {{"min_agreement", tol.min_agreement}, {"max_abs_diff_scaled", tol.max_abs_diff_scaled}};
+      row["backend_version"] = o.result.value("backend_version", "");
+      row["settings"] = o.result.value("settings", nlohmann::json::object());
+    }
+    rows.push_back(row);
+    progress.advance();
+  }
+  progress.finish();
+
+  out.report = {{"checkpoint", spec.checkpoint.string()}, {"tensors", spec.tensors.string()},
+                {"count", tensors.count},                 {"reference", ref.result},
+                {"results", rows}};
+  write_file_atomic(spec.out / "verify.json", dump_json(out.report, 2) + "\n");
+  return out;
+}
+
+std::string format_report(const nlohmann::json& report, bool color) {
+  std::string s = fmt::format("{:<28} {:<12} {:<5} {:>7} {:>9} {:>10} {:>10}  {}\n", "artifact", "backend", "prec",
+                              "top-1", "agree", "max|diff|", "mean|diff|", "verdict");
+  for (const auto& r : report["results"]) {
+    const std::string status = r["status"];
+    std::string verdict = status;
+    if (r.contains("reason")) verdict += ": " + r["reason"].get<std::string>();
+    if (color && status != "pass") verdict = fmt::format(fmt::fg(fmt::terminal_color::red), "{}", verdict);
+    const std::string name = fs::path(r["artifact"].get<std::string>()).filename().string();
+    if (r.contains("agreement")) {
+      s += fmt::format("{:<28} {:<12} {:<5} {:>6.2f}% {:>8.2f}% {:>10.2e} {:>10.2e}  {}\n", name,
+                       r["backend"].get<std::string>(), r["precision"].get<std::string>(),
+                       100 * r["top1"].get<double>(), 100 * r["agreement"].get<double>(),
+                       r["max_abs_diff"].get<double>(), r["mean_abs_diff"].get<double>(), verdict);
+    } else {
+      s += fmt::format("{:<28} {:<12} {:<5} {:>7} {:>9} {:>10} {:>10}  {}\n", name, r["backend"].get<std::string>(),
+                       r["precision"].get<std::string>(), "-", "-", "-", "-", verdict);
+    }
+  }
+  return s;
+}
+
+}  // namespace inferbench::verify

@@ -1,0 +1,80 @@
+// The logits comparison and the parity rules of `verify`.
+#include "verify/compare.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "common/error.h"
+
+namespace inferbench::verify {
+namespace {
+
+// --- comparison ---------------------------------------------------------------
+
+TEST(Compare, AgreementDiffsAndAccuracy) {
+  // Three images of two classes; reference top-1: 0, 1, 0.
+  const std::vector<float> r{3, 1, 0, 2, 4, 1};
+  const std::vector<float> g{3.5F, 1, 0, 2, 0.5F, 1};
+  const std::vector<std::int64_t> labels{0, 1, 1};
+  const Comparison c = compare_logits(r, g, labels, 2);
+  EXPECT_EQ(c.count, 3);
+  EXPECT_NEAR(c.agreement, 2.0 / 3.0, 1e-12);  // the last image flips from 0 to 1
+  EXPECT_NEAR(c.reference_top1, 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(c.top1, 1.0, 1e-12);
+  EXPECT_NEAR(c.max_abs_diff, 3.5, 1e-12);
+  EXPECT_NEAR(c.mean_abs_diff, 4.0 / 6.0, 1e-12);
+  EXPECT_NEAR(c.reference_range, 4.0, 1e-12);
+  EXPECT_THROW(compare_logits(r, {1, 2}, labels, 2), std::invalid_argument);
+}
+
+TEST(Compare, JudgeUsesPrecisionTolerances) {
+  Comparison c;
+  c.count = 1000;
+  c.agreement = 0.999;
+  c.reference_range = 20;
+  c.max_abs_diff = 0.019;  // 1e-3 * 20 = 0.02
+  EXPECT_TRUE(judge(c, tolerance_for(artifact::Precision::kFP32)).pass);
+  c.max_abs_diff = 0.021;
+  Verdict v = judge(c, tolerance_for(artifact::Precision::kFP32));
+  EXPECT_FALSE(v.pass);
+  EXPECT_NE(v.why.find("max |diff|"), std::string::npos) << v.why;
+  EXPECT_TRUE(judge(c, tolerance_for(artifact::Precision::kFP16)).pass);
+  c.agreement = 0.98;
+  v = judge(c, tolerance_for(artifact::Precision::kFP16));
+  EXPECT_FALSE(v.pass);
+  EXPECT_NE(v.why.find("agreement 98.00%"), std::string::npos) << v.why;
+  c.agreement = 1;
+  c.max_abs_diff = NAN;
+  EXPECT_FALSE(judge(c, tolerance_for(artifact::Precision::kFP16)).pass);
+}
+
+TEST(Compare, NanLogitsFail) {
+  const std::vector<float> r{1, 0};
+  const std::vector<float> g{NAN, 0};
+  const Comparison c = compare_logits(r, g, {0}, 2);
+  EXPECT_TRUE(std::isinf(c.max_abs_diff));
+  EXPECT_FALSE(judge(c, tolerance_for(artifact::Precision::kFP32)).pass);
+}
+
+TEST(Compare, ToleranceTableHasOneRulePerPrecisionAndSaysSo) {
+  EXPECT_EQ(tolerance_for(artifact::Precision::kFP32).min_agreement, 0.999);
+  EXPECT_EQ(tolerance_for(artifact::Precision::kFP32).max_abs_diff_scaled, 1e-3);
+  EXPECT_EQ(tolerance_for(artifact::Precision::kFP16).min_agreement, 0.99);
+  EXPECT_EQ(tolerance_for(artifact::Precision::kFP16).max_abs_diff_scaled, 5e-2);
+  // The help text and the README quote the table.
+  EXPECT_EQ(describe_tolerances(),
+            "FP32 passes with >= 99.9% agreement and max |diff| <= 1e-3 x max(1, logit range); FP16 with >= 99% and "
+            "5e-2");
+  try {
+    (void)tolerance_for(artifact::Precision::kINT8);
+    FAIL() << "int8 has no parity rule yet";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace inferbench::verify
