@@ -1,13 +1,11 @@
 #include "results/store.h"
 
 #include <fmt/format.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <stdexcept>
-#include <system_error>
 #include <type_traits>
 #include <variant>
 
@@ -15,10 +13,15 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "results/sqlite.h"
 
 namespace inferbench::results {
 
 namespace fs = std::filesystem;
+using sqlite::Connection;
+using sqlite::ReadTransaction;
+using sqlite::Statement;
+using sqlite::Transaction;
 
 // ---------------------------------------------------------------------------
 // Schema. Each step takes a database from version k to k + 1 and runs in one
@@ -146,149 +149,8 @@ std::string result_column_list(std::string_view prefix) {
   return out;
 }
 
-}  // namespace
-
 // ---------------------------------------------------------------------------
-// Thin RAII over the SQLite C API.
-
-namespace detail {
-
-class Connection {
- public:
-  Connection(fs::path path, sqlite3* db, int busy_timeout_ms)
-      : path_(std::move(path)), db_(db), busy_timeout_ms_(busy_timeout_ms) {}
-  ~Connection() { sqlite3_close_v2(db_); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  [[nodiscard]] sqlite3* db() const { return db_; }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
-  // Turns an SQLite failure into the Error the contract promises.
-  [[noreturn]] void fail(int rc, std::string_view doing) const {
-    const std::string file = path_.string();
-    const char* msg = sqlite3_errmsg(db_);
-    switch (rc & 0xff) {
-      case SQLITE_BUSY:
-      case SQLITE_LOCKED:
-        inferbench::fail(ExitCode::kOutput,
-                         fmt::format("'{}' is locked by another writer (waited {} ms, {}): is another inferbench "
-                                     "writing to this database?",
-                                     file, busy_timeout_ms_, doing));
-      case SQLITE_NOTADB:
-      case SQLITE_CORRUPT:
-        inferbench::fail(ExitCode::kInput,
-                         fmt::format("'{}' is not an inferbench results database ({})", file, msg));
-      default:
-        inferbench::fail(ExitCode::kOutput, fmt::format("'{}': {} failed: {}", file, doing, msg));
-    }
-  }
-
-  void exec(const char* sql, std::string_view doing) {
-    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) fail(rc, doing);
-  }
-
- private:
-  fs::path path_;
-  sqlite3* db_;
-  int busy_timeout_ms_;
-};
-
-}  // namespace detail
-
-namespace {
-
-using detail::Connection;
-
-class Statement {
- public:
-  Statement(Connection& conn, std::string_view sql) : conn_(conn) {
-    const int rc = sqlite3_prepare_v2(conn.db(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
-    if (rc != SQLITE_OK) conn.fail(rc, "preparing a statement");
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  // Parameters are numbered from 1, as in SQLite.
-  Statement& bind(int i, std::int64_t v) { return check(sqlite3_bind_int64(stmt_, i, v)); }
-  Statement& bind(int i, double v) { return check(sqlite3_bind_double(stmt_, i, v)); }
-  Statement& bind(int i, std::string_view v) {
-    return check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-  }
-  Statement& bind_null(int i) { return check(sqlite3_bind_null(stmt_, i)); }
-  template <typename T>
-  Statement& bind(int i, const std::optional<T>& v) {
-    return v ? bind(i, *v) : bind_null(i);
-  }
-
-  // Advances; true when a row is ready. `doing` names the work in errors.
-  bool step(std::string_view doing = "a query") {
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    conn_.fail(rc, doing);
-  }
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-
-  // Columns are numbered from 0, as in SQLite.
-  [[nodiscard]] bool is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-  [[nodiscard]] std::int64_t int64(int i) const { return sqlite3_column_int64(stmt_, i); }
-  [[nodiscard]] double real(int i) const { return sqlite3_column_double(stmt_, i); }
-  [[nodiscard]] std::string text(int i) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
-    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i))) : std::string();
-  }
-
- private:
-  Statement& check(int rc) {
-    if (rc != SQLITE_OK) conn_.fail(rc, "binding a value");
-    return *this;
-  }
-
-  Connection& conn_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// A write transaction. BEGIN IMMEDIATE takes the write lock up front, where
-// busy_timeout applies: a deferred transaction that later upgrades a read to a
-// write can get SQLITE_BUSY at once, without waiting, when another writer
-// committed in between. Rolled back unless commit() succeeded.
-class Transaction {
- public:
-  explicit Transaction(Connection& conn, const char* begin = "BEGIN IMMEDIATE") : conn_(conn) {
-    conn_.exec(begin, "starting a transaction");
-  }
-  ~Transaction() {
-    if (!done_) sqlite3_exec(conn_.db(), "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    conn_.exec("COMMIT", "committing");
-    done_ = true;
-  }
-
- private:
-  Connection& conn_;
-  bool done_ = false;
-};
-
-// A read transaction: every query in it sees the same snapshot (WAL readers
-// never wait for the writer). Inside another transaction it does nothing.
-class ReadTransaction {
- public:
-  explicit ReadTransaction(Connection& conn) {
-    if (sqlite3_get_autocommit(conn.db()) != 0) t_.emplace(conn, "BEGIN");
-  }
-
- private:
-  std::optional<Transaction> t_;
-};
+// Opening a file: is it ours, the connection's settings, the migrations.
 
 std::int64_t pragma_int(Connection& conn, const char* sql) {
   Statement s(conn, sql);
@@ -309,23 +171,7 @@ std::string to_text(const nlohmann::json& j) { return dump_json(j, -1); }
 // Opens the file and checks that it is ours and not from a newer build,
 // before changing anything in it.
 std::unique_ptr<Connection> connect(const fs::path& path, int busy_timeout_ms) {
-  if (path.has_parent_path()) {
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    if (ec) {
-      fail(ExitCode::kOutput,
-           fmt::format("cannot create directory '{}': {}", path.parent_path().string(), ec.message()));
-    }
-  }
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  if (rc != SQLITE_OK) {
-    const std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close_v2(db);
-    fail(ExitCode::kInput, fmt::format("cannot open '{}': {}", path.string(), msg));
-  }
-  auto conn = std::make_unique<Connection>(path, db, busy_timeout_ms);
-  sqlite3_busy_timeout(db, busy_timeout_ms);
+  auto conn = sqlite::open(path, busy_timeout_ms);
 
   // The first read of the file: a file that is not SQLite fails here.
   const std::int64_t version = pragma_int(*conn, "PRAGMA user_version");
@@ -439,7 +285,7 @@ std::string utc_now() {
 
 // ---------------------------------------------------------------------------
 
-Store::Store(std::unique_ptr<detail::Connection> conn) : conn_(std::move(conn)) {}
+Store::Store(std::unique_ptr<sqlite::Connection> conn) : conn_(std::move(conn)) {}
 Store::Store(Store&&) noexcept = default;
 Store& Store::operator=(Store&&) noexcept = default;
 Store::~Store() = default;
@@ -468,7 +314,7 @@ std::int64_t Store::begin_study(const std::string& name, const nlohmann::json& p
   Statement s(*conn_, "INSERT INTO studies (name, created_at, plan, status) VALUES (?, ?, ?, ?)");
   s.bind(1, name).bind(2, utc_now()).bind(3, to_text(plan)).bind(4, to_string(StudyStatus::kRunning));
   s.step("starting a study");
-  const std::int64_t id = sqlite3_last_insert_rowid(conn_->db());
+  const std::int64_t id = conn_->last_insert_rowid();
   t.commit();
   return id;
 }
@@ -515,7 +361,7 @@ void Store::set_study_status(std::int64_t study_id, StudyStatus status) {
   Statement s(*conn_, "UPDATE studies SET status = ? WHERE id = ?");
   s.bind(1, to_string(status)).bind(2, study_id);
   s.step("updating a study");
-  if (sqlite3_changes(conn_->db()) != 1) {
+  if (conn_->changes() != 1) {
     throw std::invalid_argument(fmt::format("no study with id {} in '{}'", study_id, path().string()));
   }
   t.commit();
@@ -553,7 +399,7 @@ std::int64_t Store::record_run(const RunRecord& run) {
       .bind(7, to_text(run.environment))
       .bind(8, to_text(run.configuration));
   ins.step("recording a run");
-  const std::int64_t id = sqlite3_last_insert_rowid(conn_->db());
+  const std::int64_t id = conn_->last_insert_rowid();
 
   std::string placeholders;
   for (std::size_t i = 0; i < std::size(kResultFields); ++i) placeholders += ", ?";

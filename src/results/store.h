@@ -36,9 +36,9 @@
 
 namespace inferbench::results {
 
-namespace detail {
-class Connection;  // the SQLite handle (store.cpp)
-}  // namespace detail
+namespace sqlite {
+class Connection;  // the SQLite handle (results/sqlite.h)
+}  // namespace sqlite
 
 // The newest schema this build writes and reads.
 inline constexpr int kSchemaVersion = 2;
@@ -157,10 +157,10 @@ class Store {
   static const std::vector<std::string>& csv_columns();
 
  private:
-  explicit Store(std::unique_ptr<detail::Connection> conn);
+  explicit Store(std::unique_ptr<sqlite::Connection> conn);
   Study load_study(std::int64_t study_id);
 
-  std::unique_ptr<detail::Connection> conn_;
+  std::unique_ptr<sqlite::Connection> conn_;
 };
 
 }  // namespace inferbench::results
