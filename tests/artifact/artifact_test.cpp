@@ -1,0 +1,149 @@
+// The shared vocabulary: formats, precisions, artifact descriptions and their
+// sidecars; and the two registries that list backends and exporters by it.
+#include "artifact/artifact.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "backends/backend.h"
+#include "common/error.h"
+#include "export/exporter.h"
+#include "testutil/fixtures.h"
+
+namespace inferbench::artifact {
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::expect_error;
+using testutil::TempDir;
+using testutil::write_text;
+
+TEST(Precision, NamesRoundTripAndBadNamesAreUsageErrors) {
+  for (const Precision p : all_precisions()) EXPECT_EQ(parse_precision(to_string(p)), p);
+  EXPECT_EQ(to_string(Precision::kFP32), "fp32");
+  EXPECT_EQ(to_string(Precision::kBF16), "bf16");
+  EXPECT_EQ(join({Precision::kFP32, Precision::kINT8}), "fp32, int8");
+  expect_error([] { (void)parse_precision("FP32", "--precision"); }, ExitCode::kUsage,
+               "--precision: unknown precision 'FP32' (expected fp32, fp16, bf16, int8)");
+  nlohmann::json j = Precision::kFP16;
+  EXPECT_EQ(j, "fp16");
+  EXPECT_EQ(j.get<Precision>(), Precision::kFP16);
+  EXPECT_THROW((void)nlohmann::json("half").get<Precision>(), nlohmann::json::exception);
+}
+
+TEST(Format, ExtensionsNameTheFormatAndUnknownOnesAreRefused) {
+  EXPECT_EQ(format_of("a/model.ckpt"), "checkpoint");
+  EXPECT_EQ(format_of("model.pt"), "torchscript");
+  EXPECT_EQ(format_of("model.PTH"), "torchscript");
+  EXPECT_EQ(format_of("model.onnx"), "onnx");
+  EXPECT_EQ(format_of("model.xml"), "openvino");
+  expect_error([] { (void)format_of("model.tflite"); }, ExitCode::kUsage,
+               "'model.tflite': unknown model format '.tflite' (expected .ckpt, .pt, .onnx or .xml)");
+  expect_error([] { (void)format_of("model"); }, ExitCode::kUsage, "'no extension'");
+  expect_error([] { (void)find_format("keras"); }, ExitCode::kUsage, "unknown artifact format 'keras'");
+  std::set<std::string> names;
+  for (const FormatInfo& f : formats()) {
+    EXPECT_TRUE(names.insert(f.name).second) << f.name << " listed twice";
+    ASSERT_FALSE(f.extensions.empty()) << f.name;
+    EXPECT_EQ(find_format(f.name).name, f.name);
+    EXPECT_EQ(format_of("x" + f.extensions.front()), f.name);
+  }
+}
+
+TEST(Sidecar, RoundTripsEveryFieldAndNamesTheFileWhenMalformed) {
+  TempDir dir;
+  const fs::path model = dir / "m-fp16.xml";
+  write_text(model, "<net/>");
+  Artifact a;
+  a.path = model;
+  a.format = "openvino";
+  a.precision = Precision::kFP16;
+  a.model = "mobilenet_v2";
+  a.layout = "NHWC";
+  a.height = a.width = 64;
+  a.dynamic_batch = false;
+  a.classes = {"a", "b"};
+  a.source = {{"checkpoint", "x.ckpt"}};
+  write_sidecar(a);
+  EXPECT_EQ(sidecar_path(model), dir / "m-fp16.xml.json");
+  const Artifact b = describe(model);
+  EXPECT_EQ(to_json(b), to_json(a));
+  EXPECT_EQ(b.precision, Precision::kFP16);
+
+  nlohmann::json j = to_json(a);
+  j["precision"] = "fp8";
+  write_text(sidecar_path(model), j.dump());
+  expect_error([&] { (void)describe(model); }, ExitCode::kInput, "m-fp16.xml.json': malformed artifact description");
+  expect_error([&] { (void)describe(model); }, ExitCode::kInput, "unknown precision 'fp8'");
+  write_text(sidecar_path(model), "{not json");
+  expect_error([&] { (void)describe(model); }, ExitCode::kInput, "not valid JSON");
+  expect_error([&] { (void)describe(dir / "missing.onnx"); }, ExitCode::kInput, "model file not found");
+
+  // A bare file is described from its extension.
+  const fs::path onnx = dir / "bare.onnx";
+  write_text(onnx, "x");
+  EXPECT_EQ(describe(onnx).format, "onnx");
+  EXPECT_EQ(describe(onnx).precision, Precision::kFP32);
+}
+
+TEST(ExportFolder, ListsTheWrittenExtensionsOnlyAndNamesAnEmptyFolder) {
+  TempDir dir;
+  for (const char* f : {"m.pt", "m.onnx", "m.xml", "m.bin", "m.ckpt", "m.onnx.json", "notes.txt"}) write_text(dir / f, "x");
+  const auto found = artifacts_in(dir.path(), false);
+  ASSERT_EQ(found.size(), 3U);
+  EXPECT_EQ(found[0].filename(), "m.onnx");
+  EXPECT_EQ(found[1].filename(), "m.pt");
+  EXPECT_EQ(found[2].filename(), "m.xml");
+  EXPECT_EQ(artifacts_in(dir.path(), true).size(), 4U);
+  TempDir empty;
+  expect_error([&] { (void)artifacts_in(empty.path(), false); }, ExitCode::kInput,
+               "holds no .pt, .onnx or .xml artifact");
+  expect_error([&] { (void)artifacts_in(dir / "m.pt", false); }, ExitCode::kInput, "not a folder of exports");
+}
+
+// The registries list the folders' own descriptions, in the vocabulary above.
+TEST(Registries, EveryBackendAndExporterSpeaksTheFormatTable) {
+  for (const backends::BackendInfo& b : backends::registry()) {
+    EXPECT_FALSE(b.name.empty());
+    EXPECT_FALSE(b.description.empty()) << b.name;
+    EXPECT_FALSE(b.precisions.empty()) << b.name;
+    for (const std::string& f : b.formats) EXPECT_NO_THROW((void)find_format(f)) << b.name << ": " << f;
+    EXPECT_EQ(b.available, static_cast<bool>(b.create)) << b.name;
+    EXPECT_EQ(b.available, b.reason.empty()) << b.name << ": " << b.reason;
+  }
+  std::set<std::string> names;
+  for (const exporters::ExportVariant& v : exporters::export_variants()) {
+    EXPECT_TRUE(names.insert(v.name()).second) << v.name();
+    EXPECT_NO_THROW((void)find_format(v.exporter->format)) << v.name();
+    EXPECT_EQ(v.exporter->available, static_cast<bool>(v.exporter->write)) << v.name();
+  }
+  // The names and files `export` has always used.
+  for (const char* n : {"torchscript", "onnx", "openvino", "openvino-fp16"}) EXPECT_TRUE(names.count(n)) << n;
+  for (const exporters::ExportVariant& v : exporters::export_variants()) {
+    if (v.name() == "openvino-fp16") EXPECT_EQ(v.file("out", "resnet50"), fs::path("out/resnet50-fp16.xml"));
+    if (v.name() == "onnx") EXPECT_EQ(v.file("out", "resnet50"), fs::path("out/resnet50.onnx"));
+  }
+}
+
+TEST(Registries, ABackendIsHandedOnlyTheFormatsAndPrecisionsItLists) {
+  backends::BackendInfo b;
+  b.formats = {"onnx"};
+  b.precisions = {Precision::kFP32};
+  Artifact a;
+  a.format = "onnx";
+  EXPECT_TRUE(b.loads(a));
+  a.precision = Precision::kINT8;
+  EXPECT_FALSE(b.loads(a));
+  a.precision = Precision::kFP32;
+  a.format = "openvino";
+  EXPECT_FALSE(b.loads(a));
+  const backends::BackendInfo off = backends::unavailable(b, "no SDK");
+  EXPECT_FALSE(off.available);
+  EXPECT_EQ(off.reason, "no SDK");
+  expect_error([&] { (void)backends::create_backend(off); }, ExitCode::kUnavailable, "is unavailable: no SDK");
+}
+
+}  // namespace
+}  // namespace inferbench::artifact
