@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "report/export.h"
 #include "results/store.h"
 
 namespace inferbench::cli {
@@ -200,7 +201,8 @@ void add_results(CLI::App& app) {
   exp->callback([db, estudy, format, out] {
     results::Store store = results::Store::open(need_db(*db));
     const auto s = need_study(store, *estudy, *db);
-    const std::string text = *format == "csv" ? store.export_csv(s.id) : dump_json(store.export_json(s.id), 2) + "\n";
+    const std::string text = *format == "csv" ? report::export_study_csv(store, s.id)
+                                              : dump_json(report::export_study_json(store, s.id), 2) + "\n";
     if (out->empty()) {
       std::fputs(text.c_str(), stdout);
     } else {

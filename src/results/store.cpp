@@ -9,7 +9,6 @@
 #include <type_traits>
 #include <variant>
 
-#include "common/csv.h"
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/json.h"
@@ -104,15 +103,9 @@ ALTER TABLE results ADD COLUMN max REAL;
 };
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per schema version");
 
-// The columns of `results` after run_id, in the order the API, the exports
-// and the SQL below all use. One list, so they cannot drift apart.
-using Member = std::variant<std::string Result::*, int Result::*, std::optional<std::int64_t> Result::*,
-                            std::optional<double> Result::*>;
-struct Field {
-  const char* name;
-  Member member;
-};
-const Field kResultFields[] = {
+// Behind result_fields() (store.h). A new member needs the migration step
+// that adds its column.
+const ResultField kResultFields[] = {
     {"scenario", &Result::scenario},
     {"backend", &Result::backend},
     {"model", &Result::model},
@@ -141,7 +134,7 @@ const Field kResultFields[] = {
 
 std::string result_column_list(std::string_view prefix) {
   std::string out;
-  for (const Field& f : kResultFields) {
+  for (const ResultField& f : kResultFields) {
     if (!out.empty()) out += ", ";
     out += prefix;
     out += f.name;
@@ -272,6 +265,8 @@ StudyStatus study_status_from_string(std::string_view text) {
 
 std::string run_key(const nlohmann::json& configuration) { return content_hash(to_text(configuration)); }
 
+std::span<const ResultField> result_fields() { return kResultFields; }
+
 std::string utc_now() {
   const auto now = std::chrono::system_clock::now();
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -349,11 +344,17 @@ std::vector<Study> Store::studies() {
   return out;
 }
 
-Study Store::load_study(std::int64_t study_id) {
-  Statement s(*conn_, fmt::format("{} WHERE id = ?", kStudyColumns));
-  s.bind(1, study_id);
-  if (!s.step()) throw std::invalid_argument(fmt::format("no study with id {} in '{}'", study_id, path().string()));
-  return read_study(*conn_, s);
+StudyData Store::load(std::int64_t study_id) {
+  ReadTransaction t(*conn_);
+  StudyData data;
+  {
+    Statement s(*conn_, fmt::format("{} WHERE id = ?", kStudyColumns));
+    s.bind(1, study_id);
+    if (!s.step()) throw std::invalid_argument(fmt::format("no study with id {} in '{}'", study_id, path().string()));
+    data.study = read_study(*conn_, s);
+  }
+  data.runs = runs(study_id);
+  return data;
 }
 
 void Store::set_study_status(std::int64_t study_id, StudyStatus status) {
@@ -407,7 +408,7 @@ std::int64_t Store::record_run(const RunRecord& run) {
                                     result_column_list(""), placeholders));
   int param = 1;
   res.bind(param++, id);
-  for (const Field& f : kResultFields) {
+  for (const ResultField& f : kResultFields) {
     std::visit(
         [&](auto member) {
           const auto& value = run.result.*member;
@@ -454,7 +455,7 @@ std::vector<RunRecord> Store::runs(std::int64_t study_id) {
     run.environment = parse_stored_json(*conn_, s.text(6), "environment");
     run.configuration = parse_stored_json(*conn_, s.text(7), "configuration");
     int col = 8;
-    for (const Field& f : kResultFields) {
+    for (const ResultField& f : kResultFields) {
       std::visit(
           [&](auto member) {
             auto& value = run.result.*member;
@@ -478,101 +479,6 @@ std::vector<RunRecord> Store::runs(std::int64_t study_id) {
     while (samples.step()) run.samples.push_back(samples.real(0));
     samples.reset();
     out.push_back(std::move(run));
-  }
-  return out;
-}
-
-namespace {
-
-nlohmann::json optional_json(const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
-
-nlohmann::json result_json(const Result& r) {
-  nlohmann::json j = nlohmann::json::object();
-  for (const Field& f : kResultFields) {
-    std::visit(
-        [&](auto member) {
-          const auto& value = r.*member;
-          using T = std::decay_t<decltype(value)>;
-          if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, int>) {
-            j[f.name] = value;
-          } else {
-            j[f.name] = optional_json(value);
-          }
-        },
-        f.member);
-  }
-  j["summary"] = r.summary;
-  return j;
-}
-
-// Shortest text that reads back as the same double.
-std::string csv_number(const auto& v) { return v ? fmt::format("{}", *v) : std::string(); }
-
-}  // namespace
-
-nlohmann::json Store::export_json(std::int64_t study_id) {
-  ReadTransaction t(*conn_);
-  const Study study = load_study(study_id);
-  nlohmann::json runs_json = nlohmann::json::array();
-  for (const RunRecord& run : runs(study_id)) {
-    runs_json.push_back({{"id", run.id},
-                         {"run_key", run.run_key},
-                         {"started_at", run.started_at},
-                         {"finished_at", run.finished_at},
-                         {"status", to_string(run.status)},
-                         {"reason", run.reason},
-                         {"environment", run.environment},
-                         {"configuration", run.configuration},
-                         {"result", result_json(run.result)},
-                         {"samples", run.samples}});
-  }
-  return {{"schema", kJsonSchemaName},
-          {"version", kSchemaVersion},
-          {"study",
-           {{"id", study.id},
-            {"name", study.name},
-            {"created_at", study.created_at},
-            {"status", to_string(study.status)},
-            {"plan", study.plan}}},
-          {"runs", std::move(runs_json)}};
-}
-
-const std::vector<std::string>& Store::csv_columns() {
-  static const std::vector<std::string> columns = [] {
-    std::vector<std::string> c = {"study", "run_id", "run_key", "status", "reason", "started_at", "finished_at"};
-    for (const Field& f : kResultFields) c.emplace_back(f.name);
-    c.emplace_back("summary");
-    c.emplace_back("configuration");
-    return c;
-  }();
-  return columns;
-}
-
-std::string Store::export_csv(std::int64_t study_id) {
-  ReadTransaction t(*conn_);
-  const Study study = load_study(study_id);
-  std::string out = csv_row(csv_columns());
-  for (const RunRecord& run : runs(study_id)) {
-    std::vector<std::string> row = {study.name, std::to_string(run.id), run.run_key, std::string(to_string(run.status)),
-                                    run.reason, run.started_at, run.finished_at};
-    for (const Field& f : kResultFields) {
-      std::visit(
-          [&](auto member) {
-            const auto& value = run.result.*member;
-            using T = std::decay_t<decltype(value)>;
-            if constexpr (std::is_same_v<T, std::string>) {
-              row.push_back(value);
-            } else if constexpr (std::is_same_v<T, int>) {
-              row.push_back(std::to_string(value));
-            } else {
-              row.push_back(csv_number(value));
-            }
-          },
-          f.member);
-    }
-    row.push_back(to_text(run.result.summary));
-    row.push_back(to_text(run.configuration));
-    out += csv_row(row);
   }
   return out;
 }

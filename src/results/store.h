@@ -16,8 +16,9 @@
 //   newer schema, is Error(kInput) naming it; a write that fails (locked, disk
 //   full, read-only) is Error(kOutput) naming it. Breaking the API's own
 //   preconditions (an empty run key, a NaN sample) is std::invalid_argument.
-// - JSON and CSV exports are views of the database; the JSON one is the
-//   canonical, schema-versioned machine format.
+// - The Store reads and writes; the views of a study (the JSON and CSV
+//   exports, src/report/export.h, and the report, src/report/report.h) are
+//   drawn from what load() and runs() return.
 //
 // Units (as the bench runner, src/bench/runner.cpp, writes them): raw samples
 // and the latency figures (min ... max, mean, stddev, ci_lo/ci_hi) in
@@ -30,8 +31,10 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace inferbench::results {
@@ -42,8 +45,6 @@ class Connection;  // the SQLite handle (results/sqlite.h)
 
 // The newest schema this build writes and reads.
 inline constexpr int kSchemaVersion = 2;
-// The "schema" field of export_json().
-inline constexpr std::string_view kJsonSchemaName = "inferbench-results";
 
 // How a run ended. ok, failed (the backend said why) and skipped (an
 // unsupported combination) are final: --resume does not repeat them. crashed,
@@ -89,6 +90,17 @@ struct Result {
   friend bool operator==(const Result&, const Result&) = default;
 };
 
+// The columns of the `results` table after run_id, in schema order: each
+// Result member but `summary`, with its column name. The SQL, the JSON and
+// CSV exports all walk this one list, so they cannot drift apart.
+using ResultMember = std::variant<std::string Result::*, int Result::*, std::optional<std::int64_t> Result::*,
+                                  std::optional<double> Result::*>;
+struct ResultField {
+  const char* name;
+  ResultMember member;
+};
+std::span<const ResultField> result_fields();
+
 struct RunRecord {
   std::int64_t id = 0;  // set by the store; ignored by record_run()
   std::int64_t study_id = 0;
@@ -103,6 +115,12 @@ struct RunRecord {
   std::vector<double> samples;  // raw latencies in ms, in the order measured (finite values)
 
   friend bool operator==(const RunRecord&, const RunRecord&) = default;
+};
+
+// A study with its runs, as load() reads them.
+struct StudyData {
+  Study study;
+  std::vector<RunRecord> runs;  // as runs() returns them
 };
 
 // A stable key for a configuration: the content hash of its canonical JSON
@@ -134,7 +152,7 @@ class Store {
   std::int64_t begin_study(const std::string& name, const nlohmann::json& plan);
   std::optional<Study> find_study(std::string_view name);  // nullopt when there is none
   std::vector<Study> studies();                             // in the order they were started
-  // std::invalid_argument for an unknown id (as for export_json / export_csv).
+  // std::invalid_argument for an unknown id (as for load()).
   void set_study_status(std::int64_t study_id, StudyStatus status);
 
   // True when the study holds a final (ok, failed or skipped) run under this key.
@@ -148,17 +166,13 @@ class Store {
   // The study's runs in the order they were recorded, with their samples.
   std::vector<RunRecord> runs(std::int64_t study_id);
 
-  // {"schema": "inferbench-results", "version": N, "study": {...}, "runs": [...]}
-  // with every field of every run, samples included.
-  nlohmann::json export_json(std::int64_t study_id);
-  // One row per run after a header row, columns in a fixed order (csv_columns()),
-  // RFC 4180 quoting; unset figures are empty fields.
-  std::string export_csv(std::int64_t study_id);
-  static const std::vector<std::string>& csv_columns();
+  // The study and its runs, read in one snapshot: its status and its runs are
+  // from the same moment, even while another process records runs.
+  // std::invalid_argument for an unknown id.
+  StudyData load(std::int64_t study_id);
 
  private:
   explicit Store(std::unique_ptr<sqlite::Connection> conn);
-  Study load_study(std::int64_t study_id);
 
   std::unique_ptr<sqlite::Connection> conn_;
 };

@@ -1,7 +1,8 @@
 // `inferbench report`: the figures it computes (box statistics, Pareto front,
 // speed-ups), the three files it writes, the CLI's exit codes, and the HTML in
 // a real browser (headless Chromium: every chart drawn, no script error, a
-// screenshot kept in the test's output folder).
+// screenshot kept in the test's output folder); and `inferbench results
+// export`'s JSON and CSV (report/export.h).
 //
 // The fixture is a results database written through Store, shaped like what
 // `inferbench bench` records: 2 models x 3 backends (libtorch the baseline),
@@ -17,14 +18,17 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
 
 #include "bench/stats.h"
 #include "common/csv.h"
 #include "common/files.h"
+#include "common/json.h"
 #include "common/rng.h"
 #include "report/analysis.h"
+#include "report/export.h"
 #include "report/assets.h"
 #include "report/render.h"
 #include "results/store.h"
@@ -611,6 +615,126 @@ TEST_F(ReportHtml, AStudyOfOnlyFailuresStillGivesAValidReport) {
   EXPECT_NE(html.find("No cold-start runs in this study."), std::string::npos);
   EXPECT_EQ(embedded_data(html)["charts"].size(), 0U);
   EXPECT_NE(slurp(w.markdown).find("worker killed by signal 11"), std::string::npos);
+}
+
+// ------------------------------------------------------------------ results export
+
+// A run whose every field is set, with awkward numbers (exact round trips).
+results::RunRecord full_run(std::int64_t study, int index, std::size_t n_samples) {
+  results::RunRecord r;
+  r.study_id = study;
+  r.configuration = {{"backend", "onnxruntime"}, {"model", "mobilenet_v2"}, {"batch", 1}, {"index", index}};
+  r.run_key = results::run_key(r.configuration);
+  r.started_at = "2024-05-01T12:00:00.000Z";
+  r.finished_at = "2024-05-01T12:00:10.500Z";
+  r.status = results::RunStatus::kOk;
+  r.environment = {{"cpu", "Test CPU @ 2.0GHz"}, {"cores", 2}, {"libraries", {{"onnxruntime", "1.17.1"}}}};
+  results::Result& x = r.result;
+  x.scenario = "latency";
+  x.backend = "onnxruntime";
+  x.model = "mobilenet_v2";
+  x.artifact = "mobilenet_v2.onnx";
+  x.precision = "fp32";
+  x.batch = 1;
+  x.threads = 2;
+  x.count = static_cast<std::int64_t>(n_samples);
+  x.min = 0.1 + 0.2;
+  x.median = 1.0 / 3.0;
+  x.p90 = 0.5;
+  x.p95 = 0.6;
+  x.p99 = 0.75;
+  x.p999 = 0.9;
+  x.max = 1e300;
+  x.mean = 0.4;
+  x.stddev = std::numeric_limits<double>::denorm_min();
+  x.cv = 0.05;
+  x.ci_lo = 0.3;
+  x.ci_hi = 0.35;
+  x.throughput = 2500.125;
+  x.load_s = 0.25;
+  x.first_inference_s = 0.0125;
+  x.rss_kb = 123456;
+  x.summary = {{"top1", 0.9375}, {"stopped_short", false}};
+  for (std::size_t i = 0; i < n_samples; ++i) {
+    r.samples.push_back(1e-3 * (1.0 + static_cast<double>(i % 97) / 7.0) + static_cast<double>(index) * 1e-9);
+  }
+  return r;
+}
+
+results::RunRecord ended_run(std::int64_t study, const std::string& name, results::RunStatus status,
+                             std::string reason) {
+  results::RunRecord r;
+  r.study_id = study;
+  r.configuration = {{"name", name}};
+  r.run_key = results::run_key(r.configuration);
+  r.started_at = r.finished_at = results::utc_now();
+  r.status = status;
+  r.reason = std::move(reason);
+  r.result.backend = "tflite";
+  r.result.model = name;
+  return r;
+}
+
+TEST(ResultsExport, JsonParsesBackWithEveryField) {
+  TempDir d;
+  results::Store store = results::Store::open(d / "r.sqlite");
+  const std::int64_t study = store.begin_study("fruit", {{"models", {"resnet50"}}});
+  const results::RunRecord a = full_run(study, 0, 100);
+  store.record_run(a);
+  store.record_run(ended_run(study, "x", results::RunStatus::kSkipped, "fp16 not supported"));
+
+  const json j = nlohmann::json::parse(dump_json(export_study_json(store, study)));
+  EXPECT_EQ(j["schema"], "inferbench-results");
+  EXPECT_EQ(j["version"], results::kSchemaVersion);
+  EXPECT_EQ(j["study"]["name"], "fruit");
+  EXPECT_EQ(j["study"]["plan"]["models"][0], "resnet50");
+  ASSERT_EQ(j["runs"].size(), 2u);
+  const auto& r0 = j["runs"][0];
+  EXPECT_EQ(r0["run_key"], a.run_key);
+  EXPECT_EQ(r0["status"], "ok");
+  EXPECT_EQ(r0["configuration"], a.configuration);
+  EXPECT_EQ(r0["environment"], a.environment);
+  EXPECT_EQ(r0["result"]["backend"], "onnxruntime");
+  EXPECT_EQ(r0["result"]["median"].get<double>(), 1.0 / 3.0);
+  EXPECT_EQ(r0["result"]["max"].get<double>(), 1e300);
+  EXPECT_EQ(r0["result"]["summary"]["top1"], 0.9375);
+  EXPECT_EQ(r0["samples"].get<std::vector<double>>(), a.samples);
+  const auto& r1 = j["runs"][1];
+  EXPECT_EQ(r1["status"], "skipped");
+  EXPECT_EQ(r1["reason"], "fp16 not supported");
+  EXPECT_TRUE(r1["result"]["median"].is_null());
+  EXPECT_TRUE(r1["samples"].empty());
+}
+
+TEST(ResultsExport, CsvWithRfc4180Quoting) {
+  TempDir d;
+  results::Store store = results::Store::open(d / "r.sqlite");
+  const std::int64_t study = store.begin_study("fruit, \"v2\"", nlohmann::json::object());
+  const results::RunRecord a = full_run(study, 0, 10);
+  store.record_run(a);
+  const std::string reason = "crashed, signal 11\nlast line: \"segfault\"";
+  store.record_run(ended_run(study, "x", results::RunStatus::kCrashed, reason));
+
+  const auto rows = parse_csv(export_study_csv(store, study), "export.csv");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0], export_csv_columns());
+  auto cell = [&](std::size_t row, const std::string& column) {
+    const auto& cols = export_csv_columns();
+    const auto at = static_cast<std::size_t>(std::find(cols.begin(), cols.end(), column) - cols.begin());
+    return rows.at(row).at(at);
+  };
+  for (const auto& row : rows) EXPECT_EQ(row.size(), export_csv_columns().size());
+  EXPECT_EQ(cell(1, "study"), "fruit, \"v2\"");
+  EXPECT_EQ(cell(1, "status"), "ok");
+  EXPECT_EQ(cell(1, "batch"), "1");
+  EXPECT_EQ(std::stod(cell(1, "median")), 1.0 / 3.0);  // shortest round-trip text
+  EXPECT_EQ(std::stod(cell(1, "min")), 0.1 + 0.2);
+  EXPECT_EQ(cell(1, "rss_kb"), "123456");
+  EXPECT_EQ(nlohmann::json::parse(cell(1, "configuration")), a.configuration);
+  EXPECT_EQ(cell(2, "reason"), reason);
+  EXPECT_EQ(cell(2, "status"), "crashed");
+  EXPECT_EQ(cell(2, "median"), "");
+  EXPECT_EQ(cell(2, "count"), "");
 }
 
 // ------------------------------------------------------------------ CLI

@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -14,10 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "common/csv.h"
 #include "common/error.h"
 #include "common/files.h"
-#include "common/json.h"
 #include "testutil/fixtures.h"
 
 namespace inferbench::results {
@@ -220,66 +217,35 @@ TEST(StoreTest, ResumeKeysSkipFinalRunsAndRetryTheRest) {
   EXPECT_EQ(RawDb(d / "r.sqlite").query("SELECT count(*) FROM samples"), "20");
 }
 
-TEST(StoreTest, ExportsJsonThatParsesBack) {
+TEST(StoreTest, LoadsAStudyWithItsRuns) {
   TempDir d;
   Store store = Store::open(d / "r.sqlite");
+  store.begin_study("other", nlohmann::json::object());
   const std::int64_t study = store.begin_study("fruit", {{"models", {"resnet50"}}});
-  const RunRecord a = full_run(study, 0, 100);
-  store.record_run(a);
+  store.record_run(full_run(study, 0, 30));
   store.record_run(ended_run(study, "x", RunStatus::kSkipped, "fp16 not supported"));
+  store.set_study_status(study, StudyStatus::kFinished);
 
-  const nlohmann::json j = nlohmann::json::parse(dump_json(store.export_json(study)));
-  EXPECT_EQ(j["schema"], "inferbench-results");
-  EXPECT_EQ(j["version"], kSchemaVersion);
-  EXPECT_EQ(j["study"]["name"], "fruit");
-  EXPECT_EQ(j["study"]["plan"]["models"][0], "resnet50");
-  ASSERT_EQ(j["runs"].size(), 2u);
-  const auto& r0 = j["runs"][0];
-  EXPECT_EQ(r0["run_key"], a.run_key);
-  EXPECT_EQ(r0["status"], "ok");
-  EXPECT_EQ(r0["configuration"], a.configuration);
-  EXPECT_EQ(r0["environment"], a.environment);
-  EXPECT_EQ(r0["result"]["backend"], "onnxruntime");
-  EXPECT_EQ(r0["result"]["median"].get<double>(), 1.0 / 3.0);
-  EXPECT_EQ(r0["result"]["max"].get<double>(), 1e300);
-  EXPECT_EQ(r0["result"]["summary"]["top1"], 0.9375);
-  EXPECT_EQ(r0["samples"].get<std::vector<double>>(), a.samples);
-  const auto& r1 = j["runs"][1];
-  EXPECT_EQ(r1["status"], "skipped");
-  EXPECT_EQ(r1["reason"], "fp16 not supported");
-  EXPECT_TRUE(r1["result"]["median"].is_null());
-  EXPECT_TRUE(r1["samples"].empty());
-}
+  const StudyData data = store.load(study);
+  EXPECT_EQ(data.study.id, study);
+  EXPECT_EQ(data.study.name, "fruit");
+  EXPECT_EQ(data.study.status, StudyStatus::kFinished);
+  EXPECT_EQ(data.study.plan["models"][0], "resnet50");
+  EXPECT_EQ(data.runs, store.runs(study));
+  EXPECT_EQ(data.runs.size(), 2u);
+  EXPECT_THROW(store.load(study + 100), std::invalid_argument);
 
-TEST(StoreTest, ExportsCsvWithRfc4180Quoting) {
-  TempDir d;
-  Store store = Store::open(d / "r.sqlite");
-  const std::int64_t study = store.begin_study("fruit, \"v2\"", nlohmann::json::object());
-  const RunRecord a = full_run(study, 0, 10);
-  store.record_run(a);
-  const std::string reason = "crashed, signal 11\nlast line: \"segfault\"";
-  store.record_run(ended_run(study, "x", RunStatus::kCrashed, reason));
-
-  const auto rows = parse_csv(store.export_csv(study), "export.csv");
-  ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[0], Store::csv_columns());
-  auto cell = [&](std::size_t row, const std::string& column) {
-    const auto& cols = Store::csv_columns();
-    const auto at = static_cast<std::size_t>(std::find(cols.begin(), cols.end(), column) - cols.begin());
-    return rows.at(row).at(at);
-  };
-  for (const auto& row : rows) EXPECT_EQ(row.size(), Store::csv_columns().size());
-  EXPECT_EQ(cell(1, "study"), "fruit, \"v2\"");
-  EXPECT_EQ(cell(1, "status"), "ok");
-  EXPECT_EQ(cell(1, "batch"), "1");
-  EXPECT_EQ(std::stod(cell(1, "median")), 1.0 / 3.0);  // shortest round-trip text
-  EXPECT_EQ(std::stod(cell(1, "min")), 0.1 + 0.2);
-  EXPECT_EQ(cell(1, "rss_kb"), "123456");
-  EXPECT_EQ(nlohmann::json::parse(cell(1, "configuration")), a.configuration);
-  EXPECT_EQ(cell(2, "reason"), reason);
-  EXPECT_EQ(cell(2, "status"), "crashed");
-  EXPECT_EQ(cell(2, "median"), "");
-  EXPECT_EQ(cell(2, "count"), "");
+  // result_fields() names every column of `results` but run_id and summary, in schema order.
+  std::vector<std::string> names;
+  for (const ResultField& f : result_fields()) names.emplace_back(f.name);
+  ASSERT_EQ(names.size(), 24u);
+  EXPECT_EQ(names.front(), "scenario");
+  EXPECT_EQ(names.back(), "rss_kb");
+  RawDb raw(d / "r.sqlite");
+  EXPECT_EQ(raw.query("SELECT count(*) FROM pragma_table_info('results')"), std::to_string(names.size() + 2));
+  for (const auto& name : names) {
+    EXPECT_EQ(raw.query("SELECT count(*) FROM pragma_table_info('results') WHERE name = '" + name + "'"), "1") << name;
+  }
 }
 
 // Schema version 1 exactly as that version wrote it. Frozen: it stands for
