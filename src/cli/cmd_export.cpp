@@ -15,7 +15,7 @@
 #include "export/inference_model.h"
 #include "verify/compare.h"
 #include "verify/verify.h"
-#include "worker/worker.h"
+#include "worker/child.h"
 
 namespace inferbench::cli {
 

@@ -1,0 +1,84 @@
+#include "worker/job.h"
+
+#include <fmt/format.h>
+
+#include <limits>
+
+#include "common/error.h"
+
+namespace inferbench::worker {
+
+nlohmann::json to_json(const BenchSpec& b) {
+  return {{"scenario", b.scenario},         {"batch", b.batch},
+          {"warmup_count", b.warmup_count}, {"warmup_seconds", b.warmup_seconds},
+          {"min_count", b.min_count},       {"min_seconds", b.min_seconds},
+          {"max_count", b.max_count},       {"max_seconds", b.max_seconds},
+          {"concurrency", b.concurrency}};
+}
+
+BenchSpec bench_from_json(const nlohmann::json& j) {
+  BenchSpec b;
+  b.scenario = j.value("scenario", b.scenario);
+  b.batch = j.value("batch", b.batch);
+  b.warmup_count = j.value("warmup_count", b.warmup_count);
+  b.warmup_seconds = j.value("warmup_seconds", b.warmup_seconds);
+  b.min_count = j.value("min_count", b.min_count);
+  b.min_seconds = j.value("min_seconds", b.min_seconds);
+  b.max_count = j.value("max_count", b.max_count);
+  b.max_seconds = j.value("max_seconds", b.max_seconds);
+  b.concurrency = j.value("concurrency", b.concurrency);
+  if (b.scenario != "single-stream" && b.scenario != "batch" && b.scenario != "offline" && b.scenario != "cold-start") {
+    fail(ExitCode::kInput, fmt::format("worker job: unknown scenario '{}'", b.scenario));
+  }
+  if (b.batch < 1 || b.concurrency < 1 || b.warmup_count < 0 || b.min_count < 1 || b.max_seconds <= 0) {
+    fail(ExitCode::kInput, "worker job: batch, concurrency and min_count must be >= 1, max_seconds > 0");
+  }
+  return b;
+}
+
+bench::StopRule stop_rule(const BenchSpec& b) {
+  bench::StopRule rule;
+  // min_count >= 1 for a validated spec; a lower one in a hand-made spec
+  // means "no minimum count" rather than a huge unsigned one.
+  rule.min_count = b.min_count > 0 ? static_cast<std::size_t>(b.min_count) : 0;
+  rule.min_seconds = b.min_seconds;
+  rule.max_count = b.max_count > 0 ? static_cast<std::size_t>(b.max_count) : std::numeric_limits<std::size_t>::max();
+  rule.max_seconds = b.max_seconds;
+  return rule;
+}
+
+nlohmann::json to_json(const Job& job) {
+  return {{"mode", job.mode},
+          {"bench", to_json(job.bench)},
+          {"backend", job.backend},
+          {"artifact", job.artifact.string()},
+          {"options", job.options},
+          {"tensors", job.tensors.string()},
+          {"dir", job.dir.string()},
+          {"threads", job.threads},
+          {"batch", job.batch},
+          {"write_logits", job.write_logits}};
+}
+
+Job job_from_json(const nlohmann::json& j) {
+  Job job;
+  try {
+    job.mode = j.value("mode", job.mode);
+    if (j.contains("bench")) job.bench = bench_from_json(j["bench"]);
+    job.backend = j.at("backend").get<std::string>();
+    job.artifact = j.at("artifact").get<std::string>();
+    job.options = j.value("options", backends::Options{});
+    job.tensors = j.at("tensors").get<std::string>();
+    job.dir = j.at("dir").get<std::string>();
+    job.threads = j.value("threads", job.threads);
+    job.batch = j.value("batch", job.batch);
+    job.write_logits = j.value("write_logits", job.write_logits);
+  } catch (const nlohmann::json::exception& e) {
+    fail(ExitCode::kInput, fmt::format("malformed worker job: {}", e.what()));
+  }
+  if (job.threads < 1 || job.batch < 1) fail(ExitCode::kInput, "worker job: threads and batch must be at least 1");
+  if (job.mode != "verify" && job.mode != "bench") fail(ExitCode::kInput, "worker job: mode must be verify or bench");
+  return job;
+}
+
+}  // namespace inferbench::worker
