@@ -30,14 +30,24 @@ std::vector<fs::path> collect_artifacts(const std::vector<std::string>& given, c
 
 void add_bench(CLI::App& app, int& exit_code) {
   struct Flags {
-    std::vector<std::string> artifacts, dirs, backends{"all"}, scenarios{"single-stream", "batch"}, options, verify;
-    std::vector<int> batches{1, 8, 32}, threads{0};
-    std::string tensors, db = "inferbench-out/results.db", study, order = "interleaved", work = "inferbench-out/bench";
+    // The plan's and the study's defaults are PlanSpec's, BenchSpec's and
+    // StudyOptions' (written there once); the flags start from them, so --help
+    // shows them.
+    const bench::PlanSpec plan_defaults{};
+    const bench::StudyOptions study_defaults{};
+    std::vector<std::string> artifacts, dirs, backends = plan_defaults.backends, scenarios = plan_defaults.scenarios,
+                                              options, verify;
+    std::vector<int> batches = plan_defaults.batches, threads = plan_defaults.threads;
+    std::string tensors, db = "inferbench-out/results.db", study, order = plan_defaults.order,
+                         work = "inferbench-out/bench";
     std::string plan;
-    int warmup = 10, cold_runs = 5, concurrency = 0;
-    double warmup_seconds = 1, min_seconds = 10, max_seconds = 600, timeout = 900, peak_seconds = 1;
-    std::int64_t min_count = 662, max_count = 0;
-    std::uint64_t seed = 1, memory_mib = 0;
+    int warmup = plan_defaults.timing.warmup_count, cold_runs = plan_defaults.cold_runs,
+        concurrency = plan_defaults.concurrency;
+    double warmup_seconds = plan_defaults.timing.warmup_seconds, min_seconds = plan_defaults.timing.min_seconds,
+           max_seconds = plan_defaults.timing.max_seconds, timeout = plan_defaults.timeout_s,
+           peak_seconds = study_defaults.fp32_peak_seconds;
+    std::int64_t min_count = plan_defaults.timing.min_count, max_count = plan_defaults.timing.max_count;
+    std::uint64_t seed = plan_defaults.seed, memory_mib = plan_defaults.memory_bytes >> 20;
     bool resume = false, json = false;
   };
   auto f = std::make_shared<Flags>();
