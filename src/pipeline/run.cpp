@@ -17,6 +17,7 @@
 #include "common/progress.h"
 #include "model/builders.h"
 #include "model/ir.h"
+#include "pipeline/commands.h"
 #include "pipeline/stage.h"
 #include "results/store.h"
 
@@ -68,53 +69,10 @@ json default_config() {
   };
 }
 
-std::vector<std::string> to_flags(const json& flags, const std::string& where) {
-  if (!flags.is_object()) fail(ExitCode::kInput, fmt::format("{}: expected an object of flags, got {}", where, flags.dump()));
-  auto scalar = [&](const std::string& key, const json& v) -> std::string {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
-    if (v.is_number()) return fmt::format("{}", v.get<double>());
-    fail(ExitCode::kInput, fmt::format("{}.{}: expected a string, a number, a bool or a list of them, got {}", where,
-                                       key, v.dump()));
-  };
-  std::vector<std::string> out;
-  for (const auto& [key, v] : flags.items()) {
-    std::string name = key.rfind("--", 0) == 0 ? key : "--" + key;
-    std::replace(name.begin(), name.end(), '_', '-');
-    if (v.is_boolean()) {
-      if (v.get<bool>()) out.push_back(name);
-      continue;
-    }
-    out.push_back(name);
-    if (v.is_array()) {
-      std::vector<std::string> parts;
-      for (const auto& x : v) parts.push_back(scalar(key, x));
-      out.push_back(fmt::format("{}", fmt::join(parts, ",")));
-    } else {
-      out.push_back(scalar(key, v));
-    }
-  }
-  return out;
-}
-
 namespace {
 
 const std::vector<std::string> kTopKeys{"data",   "synth",  "scan",  "split", "tensors",
                                         "models", "export", "verify", "bench", "report"};
-
-// Flags that run sets itself; a config naming them would fight it.
-void refuse_flags(const json& flags, const std::string& where, std::initializer_list<const char*> names) {
-  for (const char* n : names) {
-    std::string dashed = n;
-    std::string under = n;
-    std::replace(under.begin(), under.end(), '-', '_');
-    for (const auto& k : {dashed, under, "--" + dashed}) {
-      if (flags.contains(k)) {
-        fail(ExitCode::kInput, fmt::format("{}: '{}' is set by `inferbench run` itself; leave it out", where, k));
-      }
-    }
-  }
-}
 
 }  // namespace
 
@@ -133,16 +91,13 @@ json resolve_config(const json& overlay, const std::string& source) {
   if (!c["data"].is_null() && !c["data"].is_string()) {
     fail(ExitCode::kInput, fmt::format("'{}': \"data\" must be a folder path or null", source));
   }
-  for (const char* k : {"synth", "scan", "split", "tensors", "export", "verify", "report"}) {
-    (void)to_flags(c[k], fmt::format("'{}': \"{}\"", source, k));  // checks the value types
+  // Every section's value types first, then the flags run sets itself.
+  for (const auto& k : flag_sections()) {
+    if (k != "train") (void)to_flags(c[k], fmt::format("'{}': \"{}\"", source, k));
   }
-  refuse_flags(c["synth"], fmt::format("'{}': \"synth\"", source), {"out"});
-  refuse_flags(c["scan"], fmt::format("'{}': \"scan\"", source), {"out", "json"});
-  refuse_flags(c["split"], fmt::format("'{}': \"split\"", source), {"out", "manifest", "data", "json"});
-  refuse_flags(c["tensors"], fmt::format("'{}': \"tensors\"", source), {"out", "manifest", "split", "size"});
-  refuse_flags(c["export"], fmt::format("'{}': \"export\"", source), {"out", "json"});
-  refuse_flags(c["verify"], fmt::format("'{}': \"verify\"", source), {"out", "checkpoint", "tensors", "dir", "json"});
-  refuse_flags(c["report"], fmt::format("'{}': \"report\"", source), {"out", "db", "study"});
+  for (const auto& k : flag_sections()) {
+    if (k != "train") check_user_flags(c[k], k, fmt::format("'{}': \"{}\"", source, k));
+  }
 
   const json& models = c["models"];
   if (!models.is_array() || models.empty()) {
@@ -177,8 +132,7 @@ json resolve_config(const json& overlay, const std::string& source) {
                                          name, min_size));
     }
     const json train = m.value("train", json::object());
-    (void)to_flags(train, where + ".train");
-    refuse_flags(train, where + ".train", {"manifest", "model", "size", "out", "resume", "force", "json"});
+    check_user_flags(train, "train", where + ".train");
   }
   json bench = c["bench"];
   if (!bench.is_object()) fail(ExitCode::kInput, fmt::format("'{}': \"bench\" must be a plan object", source));
@@ -197,11 +151,6 @@ json resolve_config(const json& overlay, const std::string& source) {
 
 namespace {
 
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 // The preprocessing a model's test tensors need: its size and normalisation.
 struct TensorGroup {
   int size = 0;
@@ -210,12 +159,7 @@ struct TensorGroup {
 };
 
 TensorGroup group_of(const json& m) {
-  const json train = m.value("train", json::object());
-  std::string norm = "imagenet";
-  for (const char* k : {"normalization", "--normalization"}) {
-    if (train.contains(k)) norm = train[k].get<std::string>();
-  }
-  return {m["size"].get<int>(), norm};
+  return {m["size"].get<int>(), train_normalization(m.value("train", json::object()))};
 }
 
 void print_training_table(const fs::path& out, const json& models) {
@@ -257,7 +201,7 @@ int run_study(const json& config, const RunOptions& options) {
     s.name = "synth";
     s.title = "synthesise the built-in fruit dataset";
     s.outputs = {dataset};
-    s.commands = {{concat({"data", "synth", "--out", dataset.string()}, to_flags(config["synth"], "synth")), {}}};
+    s.commands = {{to_args(SynthCommand{dataset, config["synth"]}), {}}};
     stages.push_back(std::move(s));
   } else {
     dataset = config["data"].get<std::string>();
@@ -273,8 +217,7 @@ int run_study(const json& config, const RunOptions& options) {
     s.title = fmt::format("scan {}", dataset.string());
     s.inputs = {dataset};
     s.outputs = {data / "scan-manifest.csv"};
-    s.commands = {{concat({"data", "scan", dataset.string(), "--out", data.string()}, to_flags(config["scan"], "scan")),
-                   out / "logs" / "scan.txt"}};
+    s.commands = {{to_args(ScanCommand{dataset, data, config["scan"]}), out / "logs" / "scan.txt"}};
     stages.push_back(std::move(s));
   }
   {
@@ -283,9 +226,8 @@ int run_study(const json& config, const RunOptions& options) {
     s.title = "split into train / val / test (balanced test split)";
     s.inputs = {data / "scan-manifest.csv"};
     s.outputs = {data / "manifest.csv"};
-    s.commands = {{concat({"data", "split", "--manifest", (data / "scan-manifest.csv").string(), "--out", data.string()},
-                          to_flags(config["split"], "split")),
-                   out / "logs" / "split.txt"}};
+    s.commands = {
+        {to_args(SplitCommand{data / "scan-manifest.csv", data, config["split"]}), out / "logs" / "split.txt"}};
     stages.push_back(std::move(s));
   }
   std::map<std::string, TensorGroup> groups;
@@ -298,11 +240,9 @@ int run_study(const json& config, const RunOptions& options) {
     s.inputs = {data / "manifest.csv"};
     const fs::path dir = out / "tensors" / ("test-" + gname);
     s.outputs = {dir};
-    s.commands = {{concat({"data", "export-tensors", "--manifest", (data / "manifest.csv").string(), "--split", "test",
-                           "--size", std::to_string(g.size), "--normalization", g.normalization, "--out",
-                           dir.string()},
-                          to_flags(config["tensors"], "tensors")),
-                   out / "logs" / (s.name + ".txt")}};
+    s.commands = {
+        {to_args(TensorsCommand{data / "manifest.csv", "test", g.size, g.normalization, dir, config["tensors"]}),
+         out / "logs" / (s.name + ".txt")}};
     stages.push_back(std::move(s));
   }
 
@@ -322,17 +262,16 @@ int run_study(const json& config, const RunOptions& options) {
       s.inputs = {data / "manifest.csv"};
       s.outputs = {ckpt, tdir / "eval.json"};
       s.required = false;
-      s.commands = {{concat({"train", "--manifest", (data / "manifest.csv").string(), "--model", name, "--size",
-                             std::to_string(size), "--out", tdir.string(), "--json"},
-                            to_flags(train, "models." + name + ".train")),
-                     out / "train" / (name + ".json")}};
+      s.commands = {
+          {to_args(TrainCommand{data / "manifest.csv", name, size, tdir, train}), out / "train" / (name + ".json")}};
       // An attempt with the same key that was interrupted continues from its
       // last finished epoch (same result as an uninterrupted run); anything
       // else starts over.
       s.resumes = true;
       s.prepare = [tdir](Stage& st, const std::string&, bool resumable) {
         std::error_code e;
-        st.commands[0].args.push_back(resumable && fs::exists(tdir / "last.ckpt", e) ? "--resume" : "--force");
+        const auto more = train_start_args(resumable && fs::exists(tdir / "last.ckpt", e));
+        st.commands[0].args.insert(st.commands[0].args.end(), more.begin(), more.end());
       };
       stages.push_back(std::move(s));
     }
@@ -345,8 +284,7 @@ int run_study(const json& config, const RunOptions& options) {
       s.outputs = {edir};
       s.required = false;
       s.needs = {"train-" + name};
-      s.commands = {{concat({"export", ckpt.string(), "--out", edir.string()}, to_flags(config["export"], "export")),
-                     out / "logs" / (s.name + ".txt")}};
+      s.commands = {{to_args(ExportCommand{ckpt, edir, config["export"]}), out / "logs" / (s.name + ".txt")}};
       // A re-export starts from an empty folder, so no stale artifact of an
       // earlier run is benchmarked.
       s.prepare = [edir](Stage&, const std::string&, bool) {
@@ -366,10 +304,8 @@ int run_study(const json& config, const RunOptions& options) {
       s.required = false;
       s.ok_codes = {0, static_cast<int>(ExitCode::kVerifyFailed), static_cast<int>(ExitCode::kPartial)};
       s.needs = {"export-" + name};
-      s.commands = {{concat({"verify", "--checkpoint", ckpt.string(), "--tensors", tensors.string(), "--dir",
-                             edir.string(), "--out", vdir.string()},
-                            to_flags(config["verify"], "verify")),
-                     out / "verify" / (name + ".txt")}};
+      s.commands = {
+          {to_args(VerifyCommand{ckpt, tensors, edir, vdir, config["verify"]}), out / "verify" / (name + ".txt")}};
       stages.push_back(std::move(s));
     }
   }
@@ -420,9 +356,8 @@ int run_study(const json& config, const RunOptions& options) {
         st.inputs.push_back(tensors);
         const fs::path plan_file = bdir / ("plan-" + gname + ".json");
         write_file_atomic(plan_file, dump_json(plan) + "\n");
-        st.commands.push_back({{"bench", "--plan", plan_file.string(), "--db", db.string(), "--work-dir",
-                                (bdir / "work").string()},
-                               out / "logs" / ("bench-" + gname + ".txt")});
+        st.commands.push_back(
+            {to_args(BenchCommand{plan_file, db, bdir / "work"}), out / "logs" / ("bench-" + gname + ".txt")});
         st.settings["plans"][gname] = plan;
       }
     };
@@ -438,8 +373,10 @@ int run_study(const json& config, const RunOptions& options) {
       if (fs::is_regular_file(db, e)) exists = results::Store::open(db).find_study(study).has_value();
       for (std::size_t i = 0; i < st.commands.size(); ++i) {
         auto& args = st.commands[i].args;
-        args.insert(args.end(), {"--study", study});
-        if (exists || i > 0) args.push_back("--resume");  // later groups add to the study the first one began
+        for (const auto& a : study_args(study)) args.push_back(a);
+        if (exists || i > 0) {  // later groups add to the study the first one began
+          for (const auto& a : bench_resume_args()) args.push_back(a);
+        }
       }
       write_file_atomic(study_file, study + "\n");
     };
@@ -456,13 +393,12 @@ int run_study(const json& config, const RunOptions& options) {
     s.outputs = {out / "report" / "summary.md"};
     s.needs = {"bench"};
     s.ok_codes = {0, static_cast<int>(ExitCode::kUnavailable)};  // 7: no charting library in this build, MD + CSV written
-    s.commands = {{concat({"report", "--db", db.string(), "--out", (out / "report").string()},
-                          to_flags(config["report"], "report")),
-                   out / "report" / "summary.txt"}};
+    s.commands = {{to_args(ReportCommand{db, out / "report", config["report"]}), out / "report" / "summary.txt"}};
     s.prepare = [study_file](Stage& st, const std::string&, bool) {
       std::string study = read_file_text(study_file);
       while (!study.empty() && (study.back() == '\n' || study.back() == ' ')) study.pop_back();
-      st.commands[0].args.insert(st.commands[0].args.end(), {"--study", study});
+      const auto more = study_args(study);
+      st.commands[0].args.insert(st.commands[0].args.end(), more.begin(), more.end());
     };
     stages.push_back(std::move(s));
   }

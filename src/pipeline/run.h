@@ -23,11 +23,14 @@
 //              artifacts, tensors and verify_reports, which run fills in
 //   "report":  flags of `report`
 // A flag object maps a flag name to its value: {"epochs": 10} is --epochs 10,
-// true is a bare flag, false leaves it out, an array is comma-joined.
+// true is a bare flag, false leaves it out, an array is comma-joined (to_flags,
+// commands.h, which also holds the command line of every stage).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "pipeline/commands.h"  // to_flags
 
 namespace inferbench::pipeline {
 
@@ -39,11 +42,6 @@ nlohmann::json default_config();
 // image sizes too small for an architecture, a bench plan that does not parse.
 // Error(kInput) naming `source` and the key.
 nlohmann::json resolve_config(const nlohmann::json& overlay, const std::string& source);
-
-// {"epochs": 10, "augment": "light", "zero-init-residual": true} ->
-// --epochs 10 --augment light --zero-init-residual. Error(kInput) naming
-// `where` for a value that is not a string, number, bool or array of those.
-std::vector<std::string> to_flags(const nlohmann::json& flags, const std::string& where);
 
 struct RunOptions {
   std::filesystem::path out = "inferbench-out";
