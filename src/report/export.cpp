@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
 #include <type_traits>
 #include <variant>
 
 #include "common/csv.h"
 #include "common/json.h"
+#include "report/columns.h"
 
 namespace inferbench::report {
 
@@ -39,10 +41,59 @@ nlohmann::json result_json(const results::Result& r) {
   return j;
 }
 
-// Shortest text that reads back as the same double.
-std::string csv_number(const auto& v) { return v ? fmt::format("{}", *v) : std::string(); }
+// The cell of one result_fields() member.
+std::string result_cell(const results::Result& r, const results::ResultMember& member) {
+  return std::visit(
+      [&](auto m) -> std::string {
+        const auto& value = r.*m;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return value;
+        } else if constexpr (std::is_same_v<T, int>) {
+          return std::to_string(value);
+        } else if constexpr (std::is_same_v<T, std::optional<std::int64_t>>) {
+          return value ? std::to_string(*value) : std::string();
+        } else {
+          return figure_cell(value);
+        }
+      },
+      member);
+}
 
 }  // namespace
+
+std::string figure_cell(const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); }
+
+const std::vector<RunColumn>& run_columns() {
+  using results::Study;
+  static const std::vector<RunColumn> columns = [] {
+    std::vector<RunColumn> c = {
+        {"study", [](const Study& s, const RunRecord&) { return s.name; }},
+        {"run_id", [](const Study&, const RunRecord& r) { return std::to_string(r.id); }},
+        {"run_key", [](const Study&, const RunRecord& r) { return r.run_key; }},
+        {"status", [](const Study&, const RunRecord& r) { return std::string(results::to_string(r.status)); }},
+        {"reason", [](const Study&, const RunRecord& r) { return r.reason; }},
+        {"started_at", [](const Study&, const RunRecord& r) { return r.started_at; }},
+        {"finished_at", [](const Study&, const RunRecord& r) { return r.finished_at; }},
+    };
+    for (const ResultField& f : results::result_fields()) {
+      c.push_back({f.name, [member = f.member](const Study&, const RunRecord& r) {
+                     return result_cell(r.result, member);
+                   }});
+    }
+    c.push_back({"summary", [](const Study&, const RunRecord& r) { return compact(r.result.summary); }});
+    c.push_back({"configuration", [](const Study&, const RunRecord& r) { return compact(r.configuration); }});
+    return c;
+  }();
+  return columns;
+}
+
+const RunColumn& run_column(std::string_view name) {
+  for (const RunColumn& c : run_columns()) {
+    if (c.name == name) return c;
+  }
+  throw std::logic_error(fmt::format("no stored CSV column '{}'", name));
+}
 
 nlohmann::json export_study_json(results::Store& store, std::int64_t study_id) {
   const results::StudyData data = store.load(study_id);
@@ -72,44 +123,20 @@ nlohmann::json export_study_json(results::Store& store, std::int64_t study_id) {
 }
 
 const std::vector<std::string>& export_csv_columns() {
-  static const std::vector<std::string> columns = [] {
-    std::vector<std::string> c = {"study", "run_id", "run_key", "status", "reason", "started_at", "finished_at"};
-    for (const ResultField& f : results::result_fields()) c.emplace_back(f.name);
-    c.emplace_back("summary");
-    c.emplace_back("configuration");
-    return c;
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const RunColumn& c : run_columns()) n.push_back(c.name);
+    return n;
   }();
-  return columns;
+  return names;
 }
 
 std::string export_study_csv(results::Store& store, std::int64_t study_id) {
   const results::StudyData data = store.load(study_id);
   std::string out = csv_row(export_csv_columns());
   for (const RunRecord& run : data.runs) {
-    std::vector<std::string> row = {data.study.name,
-                                    std::to_string(run.id),
-                                    run.run_key,
-                                    std::string(results::to_string(run.status)),
-                                    run.reason,
-                                    run.started_at,
-                                    run.finished_at};
-    for (const ResultField& f : results::result_fields()) {
-      std::visit(
-          [&](auto member) {
-            const auto& value = run.result.*member;
-            using T = std::decay_t<decltype(value)>;
-            if constexpr (std::is_same_v<T, std::string>) {
-              row.push_back(value);
-            } else if constexpr (std::is_same_v<T, int>) {
-              row.push_back(std::to_string(value));
-            } else {
-              row.push_back(csv_number(value));
-            }
-          },
-          f.member);
-    }
-    row.push_back(compact(run.result.summary));
-    row.push_back(compact(run.configuration));
+    std::vector<std::string> row;
+    for (const RunColumn& c : run_columns()) row.push_back(c.cell(data.study, run));
     out += csv_row(row);
   }
   return out;

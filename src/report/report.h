@@ -7,11 +7,12 @@
 //   script, styles and data inlined; it loads nothing from the network),
 //   summary.md (for pasting into an issue or a paper) and results.csv (one
 //   flat row per run; columns in csv_columns()). The CSV is the report's own,
-//   flatter than Store::export_csv: it adds what the report derives (speed-up
-//   against the baseline with its interval and p-value, verify's top-1 /
-//   agreement / max |diff|, memory and size in MiB, cold-start medians in ms)
-//   and leaves out the raw summary JSON; `inferbench results export --format
-//   csv` still gives the store's columns.
+//   flatter than `inferbench results export --format csv` (export.h): it
+//   adds what the report derives (speed-up against the baseline with its
+//   interval and p-value, verify's top-1 / agreement / max |diff|, memory and
+//   size in MiB, cold-start medians in ms) and leaves out the raw summary
+//   JSON. The columns the two share have the same cells, under names with
+//   units here (median_ms is the export's median).
 // - When this build has no ECharts (it was not found at configure time), the
 //   Markdown and the CSV are still written, the HTML is not (a report.html
 //   left from an earlier run is removed, so the folder never mixes two

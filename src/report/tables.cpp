@@ -3,10 +3,12 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
 #include "common/csv.h"
+#include "report/columns.h"
 #include "report/render.h"
 #include "report/report.h"
 
@@ -336,110 +338,118 @@ std::string render_markdown(const StudyView& view, const std::string& title) {
   return md;
 }
 
-const std::vector<std::string>& csv_columns() {
-  static const std::vector<std::string> cols{"study",
-                                             "run_id",
-                                             "model",
-                                             "artifact",
-                                             "precision",
-                                             "backend",
-                                             "scenario",
-                                             "batch",
-                                             "threads",
-                                             "status",
-                                             "reason",
-                                             "count",
-                                             "median_ms",
-                                             "median_ci_lo_ms",
-                                             "median_ci_hi_ms",
-                                             "p90_ms",
-                                             "p99_ms",
-                                             "mean_ms",
-                                             "stddev_ms",
-                                             "cv",
-                                             "unstable",
-                                             "images_per_second",
-                                             "speedup_vs_baseline",
-                                             "speedup_ci_lo",
-                                             "speedup_ci_hi",
-                                             "speedup_p_value",
-                                             "baseline",
-                                             "top1",
-                                             "agreement",
-                                             "max_abs_diff",
-                                             "peak_rss_mib",
-                                             "model_file_mib",
-                                             "load_ms",
-                                             "first_inference_ms",
-                                             "gflops",
-                                             "fraction_of_fp32_peak"};
+namespace {
+
+// One column of results.csv.
+struct ReportColumn {
+  std::string name;
+  std::function<std::string(const StudyView&, const Row&)> cell;
+};
+
+// A stored column (columns.h) under the report's name for it.
+ReportColumn stored(std::string name, std::string_view field) {
+  const RunColumn& c = run_column(field);
+  return {std::move(name), [&c](const StudyView& view, const Row& row) { return c.cell(view.study, row.run); }};
+}
+
+std::string summary_number(const results::RunRecord& r, const char* key) {
+  const auto it = r.result.summary.find(key);
+  return it != r.result.summary.end() && it->is_number() ? figure_cell(it->get<double>()) : std::string();
+}
+
+std::optional<double> seconds_as_ms(const std::optional<double>& s) {
+  return s ? std::optional<double>(1e3 * *s) : std::optional<double>();
+}
+
+bool is_cold(const Row& row) { return row.run.result.scenario == "cold-start"; }
+
+// A figure of the speed-up against the baseline ("" without one).
+ReportColumn speedup_figure(std::string name, double SpeedUp::*figure) {
+  return {std::move(name), [figure](const StudyView&, const Row& row) {
+            return row.speedup ? figure_cell((*row.speedup).*figure) : std::string();
+          }};
+}
+
+// results.csv: stored columns (stored(): the cells `results export --format
+// csv` writes) under the report's names, with units, and what it derives.
+const std::vector<ReportColumn>& report_columns() {
+  using V = const StudyView&;
+  using R = const Row&;
+  static const std::vector<ReportColumn> cols{
+      stored("study", "study"),
+      stored("run_id", "run_id"),
+      stored("model", "model"),
+      stored("artifact", "artifact"),
+      stored("precision", "precision"),
+      stored("backend", "backend"),
+      stored("scenario", "scenario"),
+      stored("batch", "batch"),
+      stored("threads", "threads"),
+      stored("status", "status"),
+      stored("reason", "reason"),
+      stored("count", "count"),
+      stored("median_ms", "median"),
+      stored("median_ci_lo_ms", "ci_lo"),
+      stored("median_ci_hi_ms", "ci_hi"),
+      stored("p90_ms", "p90"),
+      stored("p99_ms", "p99"),
+      stored("mean_ms", "mean"),
+      stored("stddev_ms", "stddev"),
+      stored("cv", "cv"),
+      {"unstable",
+       [](V, R row) {
+         if (!row.ok() || !row.run.result.median) return std::string();
+         return std::string(unstable(row.run) ? "true" : "false");
+       }},
+      stored("images_per_second", "throughput"),
+      {"speedup_vs_baseline",
+       [](V, R row) {
+         if (row.speedup) return figure_cell(row.speedup->speedup);
+         return std::string(row.is_baseline && row.ok() && !is_cold(row) ? "1" : "");
+       }},
+      speedup_figure("speedup_ci_lo", &SpeedUp::ci_lo),
+      speedup_figure("speedup_ci_hi", &SpeedUp::ci_hi),
+      speedup_figure("speedup_p_value", &SpeedUp::p_value),
+      {"baseline", [](V view, R) { return view.baseline; }},
+      {"top1", [](V, R row) { return figure_cell(verify_figure(row.run, "top1")); }},
+      {"agreement", [](V, R row) { return figure_cell(verify_figure(row.run, "agreement")); }},
+      {"max_abs_diff", [](V, R row) { return figure_cell(verify_figure(row.run, "max_abs_diff")); }},
+      {"peak_rss_mib", [](V, R row) { return figure_cell(peak_rss_mib(row.run)); }},
+      {"model_file_mib", [](V, R row) { return figure_cell(model_file_mib(row.run)); }},
+      // Cold-start: the median over its fresh workers; otherwise the run's one load.
+      {"load_ms",
+       [](V, R row) {
+         if (!row.ok()) return std::string();
+         return figure_cell(is_cold(row) ? cold_load_ms(row.run) : seconds_as_ms(row.run.result.load_s));
+       }},
+      {"first_inference_ms",
+       [](V, R row) {
+         if (!row.ok()) return std::string();
+         return figure_cell(is_cold(row) ? cold_first_inference_ms(row.run)
+                                         : seconds_as_ms(row.run.result.first_inference_s));
+       }},
+      {"gflops", [](V, R row) { return summary_number(row.run, "gflops"); }},
+      {"fraction_of_fp32_peak", [](V, R row) { return summary_number(row.run, "fraction_of_fp32_peak"); }},
+  };
   return cols;
 }
 
+}  // namespace
+
+const std::vector<std::string>& csv_columns() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const ReportColumn& c : report_columns()) n.push_back(c.name);
+    return n;
+  }();
+  return names;
+}
+
 std::string render_csv(const StudyView& view) {
-  auto num = [](const std::optional<double>& v) { return v ? fmt::format("{}", *v) : std::string(); };
-  auto summary_num = [](const results::RunRecord& r, const char* key) {
-    const auto it = r.result.summary.find(key);
-    return it != r.result.summary.end() && it->is_number() ? fmt::format("{}", it->get<double>()) : std::string();
-  };
-  auto seconds_as_ms = [](const std::optional<double>& s) {
-    return s ? std::optional<double>(1e3 * *s) : std::optional<double>();
-  };
   std::string out = csv_row(csv_columns());
   for (const Row& row : view.rows) {
-    const auto& r = row.run;
-    const auto& x = r.result;
-    const bool cold = x.scenario == "cold-start";
-    std::string stable, speedup, lo, hi, p, load, first;
-    if (row.ok() && x.median) stable = unstable(r) ? "true" : "false";
-    if (row.speedup) {
-      speedup = num(row.speedup->speedup);
-      lo = num(row.speedup->ci_lo);
-      hi = num(row.speedup->ci_hi);
-      p = num(row.speedup->p_value);
-    } else if (row.is_baseline && row.ok() && !cold) {
-      speedup = "1";
-    }
-    if (row.ok()) {
-      load = num(cold ? cold_load_ms(r) : seconds_as_ms(x.load_s));
-      first = num(cold ? cold_first_inference_ms(r) : seconds_as_ms(x.first_inference_s));
-    }
-    const std::vector<std::string> fields{view.study.name,
-                                          std::to_string(r.id),
-                                          x.model,
-                                          x.artifact,
-                                          x.precision,
-                                          x.backend,
-                                          x.scenario,
-                                          std::to_string(x.batch),
-                                          std::to_string(x.threads),
-                                          std::string(results::to_string(r.status)),
-                                          r.reason,
-                                          x.count ? std::to_string(*x.count) : std::string(),
-                                          num(x.median),
-                                          num(x.ci_lo),
-                                          num(x.ci_hi),
-                                          num(x.p90),
-                                          num(x.p99),
-                                          num(x.mean),
-                                          num(x.stddev),
-                                          num(x.cv),
-                                          stable,
-                                          num(x.throughput),
-                                          speedup,
-                                          lo,
-                                          hi,
-                                          p,
-                                          view.baseline,
-                                          num(verify_figure(r, "top1")),
-                                          num(verify_figure(r, "agreement")),
-                                          num(verify_figure(r, "max_abs_diff")),
-                                          num(peak_rss_mib(r)),
-                                          num(model_file_mib(r)),
-                                          load,
-                                          first,
-                                          summary_num(r, "gflops"),
-                                          summary_num(r, "fraction_of_fp32_peak")};
+    std::vector<std::string> fields;
+    for (const ReportColumn& c : report_columns()) fields.push_back(c.cell(view, row));
     out += csv_row(fields);
   }
   return out;

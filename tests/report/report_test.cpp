@@ -737,6 +737,39 @@ TEST(ResultsExport, CsvWithRfc4180Quoting) {
   EXPECT_EQ(cell(2, "count"), "");
 }
 
+TEST_F(Report, ResultsCsvAndTheExportAgreeOnTheColumnsTheyShare) {
+  const Written w = write();
+  const auto report_csv = parse_csv(slurp(w.csv), "results.csv");
+  results::Store store = results::Store::open(db_);
+  const auto export_csv = parse_csv(export_study_csv(store, study_id_), "export.csv");
+  ASSERT_EQ(report_csv.size(), kFixtureRuns + 1);
+  ASSERT_EQ(export_csv.size(), report_csv.size());
+  auto at = [](const std::vector<std::string>& header, const std::string& name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    EXPECT_NE(it, header.end()) << name;
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  // (report's name, export's name)
+  const std::vector<std::pair<std::string, std::string>> shared{
+      {"study", "study"},         {"run_id", "run_id"},
+      {"model", "model"},         {"artifact", "artifact"},
+      {"precision", "precision"}, {"backend", "backend"},
+      {"scenario", "scenario"},   {"batch", "batch"},
+      {"threads", "threads"},     {"status", "status"},
+      {"reason", "reason"},       {"count", "count"},
+      {"median_ms", "median"},    {"median_ci_lo_ms", "ci_lo"},
+      {"median_ci_hi_ms", "ci_hi"}, {"p90_ms", "p90"},
+      {"p99_ms", "p99"},          {"mean_ms", "mean"},
+      {"stddev_ms", "stddev"},    {"cv", "cv"},
+      {"images_per_second", "throughput"}};
+  for (const auto& [mine, theirs] : shared) {
+    const std::size_t a = at(report_csv[0], mine), b = at(export_csv[0], theirs);
+    for (std::size_t i = 1; i < report_csv.size(); ++i) {
+      EXPECT_EQ(report_csv[i].at(a), export_csv[i].at(b)) << mine << " row " << i;
+    }
+  }
+}
+
 // ------------------------------------------------------------------ CLI
 
 TEST_F(Report, CliWritesTheReportAndPrintsTheSummary) {
