@@ -16,12 +16,15 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "testutil/fixtures.h"
+#include "testutil/results_fixture.h"
 
 namespace inferbench::results {
 namespace {
 
 namespace fs = std::filesystem;
 using testutil::expect_error;
+using testutil::ended_run;
+using testutil::full_run;
 using testutil::TempDir;
 
 // A raw SQLite connection, for what the Store must not be able to do:
@@ -62,61 +65,6 @@ class RawDb {
 };
 
 std::string integrity(const fs::path& path) { return RawDb(path).query("PRAGMA integrity_check"); }
-
-// A run whose every field is set, with awkward numbers (exact round trips).
-RunRecord full_run(std::int64_t study, int index, std::size_t n_samples) {
-  RunRecord r;
-  r.study_id = study;
-  r.configuration = {{"backend", "onnxruntime"}, {"model", "mobilenet_v2"}, {"batch", 1}, {"index", index}};
-  r.run_key = run_key(r.configuration);
-  r.started_at = "2024-05-01T12:00:00.000Z";
-  r.finished_at = "2024-05-01T12:00:10.500Z";
-  r.status = RunStatus::kOk;
-  r.environment = {{"cpu", "Test CPU @ 2.0GHz"}, {"cores", 2}, {"libraries", {{"onnxruntime", "1.17.1"}}}};
-  Result& x = r.result;
-  x.scenario = "latency";
-  x.backend = "onnxruntime";
-  x.model = "mobilenet_v2";
-  x.artifact = "mobilenet_v2.onnx";
-  x.precision = "fp32";
-  x.batch = 1;
-  x.threads = 2;
-  x.count = static_cast<std::int64_t>(n_samples);
-  x.min = 0.1 + 0.2;
-  x.median = 1.0 / 3.0;
-  x.p90 = 0.5;
-  x.p95 = 0.6;
-  x.p99 = 0.75;
-  x.p999 = 0.9;
-  x.max = 1e300;
-  x.mean = 0.4;
-  x.stddev = std::numeric_limits<double>::denorm_min();
-  x.cv = 0.05;
-  x.ci_lo = 0.3;
-  x.ci_hi = 0.35;
-  x.throughput = 2500.125;
-  x.load_s = 0.25;
-  x.first_inference_s = 0.0125;
-  x.rss_kb = 123456;
-  x.summary = {{"top1", 0.9375}, {"stopped_short", false}};
-  for (std::size_t i = 0; i < n_samples; ++i) {
-    r.samples.push_back(1e-3 * (1.0 + static_cast<double>(i % 97) / 7.0) + static_cast<double>(index) * 1e-9);
-  }
-  return r;
-}
-
-RunRecord ended_run(std::int64_t study, const std::string& name, RunStatus status, std::string reason) {
-  RunRecord r;
-  r.study_id = study;
-  r.configuration = {{"name", name}};
-  r.run_key = run_key(r.configuration);
-  r.started_at = r.finished_at = utc_now();
-  r.status = status;
-  r.reason = std::move(reason);
-  r.result.backend = "tflite";
-  r.result.model = name;
-  return r;
-}
 
 TEST(StoreTest, CreatesReopensAndKeepsStudies) {
   TempDir d;
