@@ -16,7 +16,7 @@
 #   SECONDS       timed seconds per latency measurement (default 10)
 # Environment [defaults]: ROUNDS [4] (0: no harness)  RUN_ROUNDS [2]
 #   CONFIG [configs/smoke.json] ("default": the main job itself, `run` with no --config)
-#   THREADS [1]  RESULTS_DIR [benchmarks/results]
+#   THREADS [1]  RESULTS_DIR [benchmarks/results]  KEEP [0] (1: keep the work folder, named on stderr)
 # Writes RESULTS_DIR/ab-<UTC>.md (table, context, every command) and ab-<UTC>.json.
 set -euo pipefail
 
@@ -45,7 +45,11 @@ mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 base="$results/ab-$stamp"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [[ ${KEEP:-0} == 1 ]]; then
+  echo "== work folder (kept): $work" >&2
+else
+  trap 'rm -rf "$work"' EXIT
+fi
 commands="$base-commands.txt"
 : > "$commands"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
