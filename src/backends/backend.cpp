@@ -25,9 +25,17 @@ Options parse_options(const std::vector<std::string>& entries) {
   return out;
 }
 
-bool BackendInfo::loads(const artifact::Artifact& a) const {
-  return std::find(formats.begin(), formats.end(), a.format) != formats.end() &&
-         std::find(precisions.begin(), precisions.end(), a.precision) != precisions.end();
+bool BackendInfo::takes_format(std::string_view format) const {
+  return std::find(formats.begin(), formats.end(), format) != formats.end();
+}
+
+std::string BackendInfo::refusal(const artifact::Artifact& a) const {
+  if (!takes_format(a.format)) return fmt::format("backend '{}' does not load {} files", name, a.format);
+  if (std::find(precisions.begin(), precisions.end(), a.precision) == precisions.end()) {
+    return fmt::format("backend '{}' loads {} artifacts, not {}", name, artifact::join(precisions),
+                       artifact::to_string(a.precision));
+  }
+  return {};
 }
 
 BackendInfo with_runtime(BackendInfo info, BackendRuntime runtime) {

@@ -96,7 +96,11 @@ struct BackendInfo {
   std::string version;  // the SDK version it was built against / runs
   std::function<std::unique_ptr<Backend>()> create;  // empty when unavailable
 
-  [[nodiscard]] bool loads(const artifact::Artifact& a) const;  // its format and precision are listed
+  [[nodiscard]] bool takes_format(std::string_view format) const;  // listed in `formats`
+  // Why it would not load `a` ("" when it would: its format and precision are listed),
+  // e.g. "backend 'x' does not load onnx files" or "backend 'x' loads fp32 artifacts, not fp16".
+  [[nodiscard]] std::string refusal(const artifact::Artifact& a) const;
+  [[nodiscard]] bool loads(const artifact::Artifact& a) const { return refusal(a).empty(); }
 };
 
 // Completes a backend's static description: available with `runtime`, or

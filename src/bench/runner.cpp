@@ -170,8 +170,7 @@ std::vector<PlannedRun> expand_plan(const PlanSpec& spec) {
       for (int batch : batches) {
         for (std::size_t i = 0; i < described.size(); ++i) {
           for (const auto* info : chosen) {
-            const auto& fmts = info->formats;
-            if (std::find(fmts.begin(), fmts.end(), described[i].format) == fmts.end()) continue;
+            if (!info->takes_format(described[i].format)) continue;
             PlannedRun r;
             r.artifact = spec.artifacts[i];
             r.description = described[i];
@@ -185,11 +184,7 @@ std::vector<PlannedRun> expand_plan(const PlanSpec& spec) {
               if (!info->concurrent_infer) r.concurrency = 1;  // it parallelises inside (async requests)
             }
             if (!info->available) r.skip_reason = "backend unavailable: " + info->reason;
-            if (r.skip_reason.empty() && !info->loads(described[i])) {
-              r.skip_reason = fmt::format("backend '{}' loads {} artifacts, not {}", info->name,
-                                          artifact::join(info->precisions),
-                                          artifact::to_string(described[i].precision));
-            }
+            if (r.skip_reason.empty()) r.skip_reason = info->refusal(described[i]);
             if (!described[i].dynamic_batch && batch != 1) {
               r.skip_reason = fmt::format("'{}' has a fixed batch of 1", r.artifact.filename().string());
             }

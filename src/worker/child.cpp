@@ -103,16 +103,8 @@ int run_job(const fs::path& job_file) {
   const backends::BackendInfo& info = backends::find_backend(job.backend);
   backends::check_options(info, job.options);
   const artifact::Artifact artifact = artifact::describe(job.artifact);
-  bool format_ok = false;
-  for (const auto& f : info.formats) format_ok = format_ok || f == artifact.format;
-  if (!format_ok) {
-    fail(ExitCode::kUsage, fmt::format("backend '{}' does not load {} files ('{}')", info.name, artifact.format,
-                                       artifact.path.string()));
-  }
-  if (!info.loads(artifact)) {
-    fail(ExitCode::kUsage, fmt::format("backend '{}' loads {} artifacts, not {} ('{}')", info.name,
-                                       artifact::join(info.precisions), artifact::to_string(artifact.precision),
-                                       artifact.path.string()));
+  if (const std::string why = info.refusal(artifact); !why.empty()) {
+    fail(ExitCode::kUsage, fmt::format("{} ('{}')", why, artifact.path.string()));
   }
   const data::SplitTensors tensors = data::load_split_tensors(job.tensors);
   const auto& shape = tensors.x.shape;  // [N, C, H, W] or [N, H, W, C]

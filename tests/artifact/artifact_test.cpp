@@ -122,8 +122,12 @@ TEST(Registries, EveryBackendAndExporterSpeaksTheFormatTable) {
   // The names and files `export` has always used.
   for (const char* n : {"torchscript", "onnx", "openvino", "openvino-fp16"}) EXPECT_TRUE(names.count(n)) << n;
   for (const exporters::ExportVariant& v : exporters::export_variants()) {
-    if (v.name() == "openvino-fp16") EXPECT_EQ(v.file("out", "resnet50"), fs::path("out/resnet50-fp16.xml"));
-    if (v.name() == "onnx") EXPECT_EQ(v.file("out", "resnet50"), fs::path("out/resnet50.onnx"));
+    if (v.name() == "openvino-fp16") {
+      EXPECT_EQ(v.file("out", "resnet50"), fs::path("out/resnet50-fp16.xml"));
+    }
+    if (v.name() == "onnx") {
+      EXPECT_EQ(v.file("out", "resnet50"), fs::path("out/resnet50.onnx"));
+    }
   }
 }
 
@@ -136,9 +140,11 @@ TEST(Registries, ABackendIsHandedOnlyTheFormatsAndPrecisionsItLists) {
   EXPECT_TRUE(b.loads(a));
   a.precision = Precision::kINT8;
   EXPECT_FALSE(b.loads(a));
+  EXPECT_EQ(b.refusal(a), "backend '' loads fp32 artifacts, not int8");
   a.precision = Precision::kFP32;
   a.format = "openvino";
   EXPECT_FALSE(b.loads(a));
+  EXPECT_EQ(b.refusal(a), "backend '' does not load openvino files");
   const backends::BackendInfo off = backends::unavailable(b, "no SDK");
   EXPECT_FALSE(off.available);
   EXPECT_EQ(off.reason, "no SDK");
