@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -244,6 +245,68 @@ Comparison compare(const std::vector<double>& a, const std::vector<double>& b, c
     c.faster = a_ranks_lower ? std::string("a") : std::string("b");
   }
   return c;
+}
+
+double normal_two_sided_quantile(double confidence) {
+  check_open_unit_interval("normal quantile: confidence", confidence);
+  // erfc(z / sqrt 2) = 1 - confidence, by bisection on [0, 40] (erfc is
+  // decreasing) until the bracket is as narrow as a double allows.
+  const double tail = 1.0 - confidence;
+  double lo = 0.0, hi = 40.0;
+  for (int i = 0; i < 200 && hi - lo > 1e-15 * hi; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (std::erfc(mid / std::numbers::sqrt2) > tail ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+Interval wilson_interval(std::size_t successes, std::size_t n, double confidence) {
+  if (n == 0) throw std::invalid_argument("wilson_interval: n = 0 (no trials)");
+  if (successes > n) throw std::invalid_argument(fmt::format("wilson_interval: {} successes of {} trials", successes, n));
+  const double z = normal_two_sided_quantile(confidence);
+  const auto dn = static_cast<double>(n);
+  const double p = static_cast<double>(successes) / dn;
+  const double z2 = z * z;
+  const double denom = 1.0 + z2 / dn;
+  const double centre = (p + z2 / (2.0 * dn)) / denom;
+  const double half = z / denom * std::sqrt(p * (1.0 - p) / dn + z2 / (4.0 * dn * dn));
+  // At 0 (or n) successes the bound is exactly 0 (or 1): no rounding below it.
+  Interval r{std::max(0.0, centre - half), std::min(1.0, centre + half)};
+  if (successes == 0) r.lo = 0.0;
+  if (successes == n) r.hi = 1.0;
+  return r;
+}
+
+double mcnemar_exact_p(std::size_t only_a, std::size_t only_b) {
+  const std::size_t n = only_a + only_b;
+  if (n == 0) return 1.0;
+  const std::size_t k = std::min(only_a, only_b);
+  // P(X <= k) for Binomial(n, 1/2), summed in log space (n may be large).
+  const double dn = static_cast<double>(n);
+  const double log_half_n = -dn * std::numbers::ln2;
+  double sum = 0.0;
+  for (std::size_t i = 0; i <= k; ++i) {
+    const auto di = static_cast<double>(i);
+    sum += std::exp(std::lgamma(dn + 1.0) - std::lgamma(di + 1.0) - std::lgamma(dn - di + 1.0) + log_half_n);
+  }
+  return std::min(1.0, 2.0 * sum);
+}
+
+McNemar mcnemar(const std::vector<bool>& correct_a, const std::vector<bool>& correct_b) {
+  if (correct_a.size() != correct_b.size()) {
+    throw std::invalid_argument(
+        fmt::format("mcnemar: {} and {} items (the pairs must be the same items)", correct_a.size(), correct_b.size()));
+  }
+  McNemar m;
+  m.count = correct_a.size();
+  for (std::size_t i = 0; i < m.count; ++i) {
+    m.correct_a += correct_a[i];
+    m.correct_b += correct_b[i];
+    m.only_a += correct_a[i] && !correct_b[i];
+    m.only_b += !correct_a[i] && correct_b[i];
+  }
+  m.p_value = mcnemar_exact_p(m.only_a, m.only_b);
+  return m;
 }
 
 }  // namespace inferbench::bench

@@ -128,4 +128,45 @@ struct Comparison {
 // out of range.
 Comparison compare(const std::vector<double>& a, const std::vector<double>& b, const CompareOptions& options = {});
 
+// ---- Accuracy: proportions of a test split, and paired differences.
+
+// An interval [lo, hi] within [0, 1].
+struct Interval {
+  double lo = 0, hi = 0;
+};
+
+// The Wilson score interval of a proportion: `successes` of `n` trials (top-1
+// accuracy: images classified right of the images verified), at `confidence`.
+// With z the two-sided normal quantile (1.959964 at 95%) and p = successes / n:
+//   centre = (p + z^2 / 2n) / (1 + z^2 / n),
+//   half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / 4n^2),
+// clamped to [0, 1]; unlike the normal ("Wald") interval it stays inside
+// [0, 1] and is not empty at 0 or n successes. Source: Wilson (1927), as
+// statsmodels.stats.proportion.proportion_confint(method="wilson").
+// Throws std::invalid_argument when n = 0, successes > n, or confidence is
+// outside (0, 1).
+Interval wilson_interval(std::size_t successes, std::size_t n, double confidence = 0.95);
+
+// The two-sided normal quantile z with P(|Z| <= z) = confidence (1.959964 at
+// 0.95). Throws std::invalid_argument for confidence outside (0, 1).
+double normal_two_sided_quantile(double confidence);
+
+// McNemar's exact test of two classifiers on the same items: of the pairs
+// where exactly one is right, only_a are right for a only and only_b for b
+// only; under "equally accurate" each discordant pair is a fair coin, so
+//   p = min(1, 2 P(X <= min(only_a, only_b))),  X ~ Binomial(only_a + only_b, 1/2)
+// (scipy.stats.binomtest(min, n, 0.5).pvalue; statsmodels' mcnemar(exact=True));
+// 1 when there are no discordant pairs.
+double mcnemar_exact_p(std::size_t only_a, std::size_t only_b);
+
+struct McNemar {
+  std::size_t count = 0;               // paired items
+  std::size_t correct_a = 0, correct_b = 0;
+  std::size_t only_a = 0, only_b = 0;  // discordant pairs: right for a only, for b only
+  double p_value = 1;                  // mcnemar_exact_p(only_a, only_b)
+};
+// Per-item correctness of a and b on the same items, in the same order.
+// Throws std::invalid_argument when the sizes differ.
+McNemar mcnemar(const std::vector<bool>& correct_a, const std::vector<bool>& correct_b);
+
 }  // namespace inferbench::bench

@@ -422,5 +422,76 @@ TEST(CompareTest, MatchesScipyWhenAvailable) {
   }
 }
 
+// ---- Accuracy statistics. Reference values: statsmodels'
+// proportion_confint(method="wilson") and scipy's binomtest(k, n, 0.5), here
+// recomputed exactly (Python: statistics.NormalDist, fractions and math.comb).
+
+TEST(WilsonInterval, MatchesTheReferenceValues) {
+  EXPECT_NEAR(normal_two_sided_quantile(0.95), 1.9599639845400536, 1e-12);
+  EXPECT_NEAR(normal_two_sided_quantile(0.99), 2.5758293035489, 1e-12);
+  const Interval a = wilson_interval(8, 10);
+  EXPECT_NEAR(a.lo, 0.49016247153664183, 1e-12);
+  EXPECT_NEAR(a.hi, 0.9433178485456247, 1e-12);
+  const Interval b = wilson_interval(855, 1000);
+  EXPECT_NEAR(b.lo, 0.8318179377037748, 1e-12);
+  EXPECT_NEAR(b.hi, 0.875465063771481, 1e-12);
+  const Interval c = wilson_interval(8, 10, 0.99);
+  EXPECT_NEAR(c.lo, 0.4008186965216717, 1e-12);
+  EXPECT_NEAR(c.hi, 0.9598688474953835, 1e-12);
+}
+
+TEST(WilsonInterval, StaysInsideTheUnitIntervalAndIsNotEmptyAtTheEnds) {
+  const Interval none = wilson_interval(0, 10);
+  EXPECT_EQ(none.lo, 0.0);
+  EXPECT_NEAR(none.hi, 0.27753279986288915, 1e-12);
+  const Interval all = wilson_interval(10, 10);
+  EXPECT_NEAR(all.lo, 0.7224672001371109, 1e-12);
+  EXPECT_EQ(all.hi, 1.0);
+  const Interval one = wilson_interval(1, 1);
+  EXPECT_NEAR(one.lo, 0.20654931437723745, 1e-12);
+  EXPECT_EQ(one.hi, 1.0);
+  // More images, a narrower interval around the same proportion.
+  const Interval small = wilson_interval(17, 20), large = wilson_interval(1700, 2000);
+  EXPECT_LT(large.hi - large.lo, (small.hi - small.lo) / 5);
+  EXPECT_LT(large.lo, 0.85);
+  EXPECT_GT(large.hi, 0.85);
+}
+
+TEST(WilsonInterval, RejectsImpossibleCounts) {
+  EXPECT_THROW((void)wilson_interval(0, 0), std::invalid_argument);
+  EXPECT_THROW((void)wilson_interval(11, 10), std::invalid_argument);
+  EXPECT_THROW((void)wilson_interval(5, 10, 1.0), std::invalid_argument);
+  EXPECT_THROW((void)wilson_interval(5, 10, 0.0), std::invalid_argument);
+  EXPECT_THROW((void)normal_two_sided_quantile(std::nan("")), std::invalid_argument);
+}
+
+TEST(McNemar, ExactPValueMatchesTheBinomialTest) {
+  EXPECT_EQ(mcnemar_exact_p(0, 0), 1.0);
+  EXPECT_EQ(mcnemar_exact_p(1, 0), 1.0);
+  EXPECT_EQ(mcnemar_exact_p(3, 3), 1.0);
+  EXPECT_NEAR(mcnemar_exact_p(5, 0), 0.0625, 1e-15);
+  EXPECT_NEAR(mcnemar_exact_p(0, 6), 0.03125, 1e-15);
+  EXPECT_NEAR(mcnemar_exact_p(10, 2), 0.03857421875, 1e-14);
+  EXPECT_EQ(mcnemar_exact_p(10, 2), mcnemar_exact_p(2, 10));  // two-sided: symmetric
+  EXPECT_NEAR(mcnemar_exact_p(50, 70), 0.08240747932752655, 1e-12);
+  EXPECT_NEAR(mcnemar_exact_p(400, 460), 0.04416954819458901, 1e-12);
+}
+
+TEST(McNemar, CountsTheDiscordantPairsOfTheSameItems) {
+  //                         items: 0     1      2      3     4      5
+  const std::vector<bool> a{true, true, false, true, false, true};
+  const std::vector<bool> b{true, false, false, false, true, true};
+  const McNemar m = mcnemar(a, b);
+  EXPECT_EQ(m.count, 6U);
+  EXPECT_EQ(m.correct_a, 4U);
+  EXPECT_EQ(m.correct_b, 3U);
+  EXPECT_EQ(m.only_a, 2U);  // items 1 and 3
+  EXPECT_EQ(m.only_b, 1U);  // item 4
+  EXPECT_EQ(m.p_value, mcnemar_exact_p(2, 1));
+  // Agreement on every item is no evidence of a difference, whatever the accuracy.
+  EXPECT_EQ(mcnemar(a, a).p_value, 1.0);
+  EXPECT_THROW((void)mcnemar(a, {true}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace inferbench::bench
