@@ -23,6 +23,8 @@ Comparison compare_logits(const std::vector<float>& ref, const std::vector<float
   c.count = n;
   if (n == 0) return c;
   std::int64_t agree = 0, correct = 0, ref_correct = 0;
+  c.correct.reserve(labels.size());
+  c.reference_correct.reserve(labels.size());
   double sum = 0, lo = ref[0], hi = ref[0];
   for (std::int64_t i = 0; i < n; ++i) {
     const float* r = ref.data() + i * classes;
@@ -30,8 +32,10 @@ Comparison compare_logits(const std::vector<float>& ref, const std::vector<float
     const auto rb = std::max_element(r, r + classes) - r;
     const auto gb = std::max_element(g, g + classes) - g;
     agree += rb == gb;
-    correct += gb == labels[static_cast<std::size_t>(i)];
-    ref_correct += rb == labels[static_cast<std::size_t>(i)];
+    c.correct.push_back(gb == labels[static_cast<std::size_t>(i)]);
+    c.reference_correct.push_back(rb == labels[static_cast<std::size_t>(i)]);
+    correct += c.correct.back();
+    ref_correct += c.reference_correct.back();
     for (std::int64_t k = 0; k < classes; ++k) {
       const double d = std::abs(static_cast<double>(r[k]) - g[k]);
       // A NaN in the artifact's output must fail, not hide in a max.
@@ -48,6 +52,45 @@ Comparison compare_logits(const std::vector<float>& ref, const std::vector<float
   c.mean_abs_diff = sum / (dn * static_cast<double>(classes));
   c.reference_range = hi - lo;
   return c;
+}
+
+std::string encode_correct(const std::vector<bool>& correct) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve((correct.size() + 3) / 4);
+  for (std::size_t d = 0; 4 * d < correct.size(); ++d) {
+    unsigned v = 0;
+    for (std::size_t b = 0; b < 4 && 4 * d + b < correct.size(); ++b) {
+      if (correct[4 * d + b]) v |= 8U >> b;
+    }
+    out += kDigits[v];
+  }
+  return out;
+}
+
+std::vector<bool> decode_correct(std::string_view hex, std::size_t count) {
+  if (hex.size() != (count + 3) / 4) {
+    throw std::invalid_argument(
+        fmt::format("per-image correctness: {} hex digits for {} images (expected {})", hex.size(), count, (count + 3) / 4));
+  }
+  std::vector<bool> out(count);
+  for (std::size_t d = 0; d < hex.size(); ++d) {
+    const char ch = hex[d];
+    int v = -1;
+    if (ch >= '0' && ch <= '9') v = ch - '0';
+    if (ch >= 'a' && ch <= 'f') v = ch - 'a' + 10;
+    if (v < 0) throw std::invalid_argument(fmt::format("per-image correctness: '{}' is not a hex digit", ch));
+    for (std::size_t b = 0; b < 4; ++b) {
+      const bool bit = (v & (8 >> b)) != 0;
+      const std::size_t i = 4 * d + b;
+      if (i < count) {
+        out[i] = bit;
+      } else if (bit) {
+        throw std::invalid_argument(fmt::format("per-image correctness: padding bits set past image {}", count));
+      }
+    }
+  }
+  return out;
 }
 
 const std::vector<Tolerance>& tolerances() {

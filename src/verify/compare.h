@@ -18,12 +18,23 @@ struct Comparison {
   double max_abs_diff = 0;       // over all logits
   double mean_abs_diff = 0;
   double reference_range = 0;    // max - min of the reference logits (the scale for tolerances)
+  // Per image, in tensor order: top-1 equals the label (the paired data of
+  // McNemar's test, bench::mcnemar).
+  std::vector<bool> correct, reference_correct;
 };
 
 // `ref` and `got` are [n, classes] row-major; `labels` has n entries.
 // Throws std::invalid_argument when the sizes disagree.
 Comparison compare_logits(const std::vector<float>& ref, const std::vector<float>& got,
                           const std::vector<std::int64_t>& labels, std::int64_t classes);
+
+// Per-image correctness as verify.json and the results database keep it:
+// hex digits (lowercase), four images each, the first image in the high bit
+// of the first digit, the last digit padded with zero bits; "" for none.
+std::string encode_correct(const std::vector<bool>& correct);
+// The inverse for `count` images. Throws std::invalid_argument when `hex` is
+// not ceil(count / 4) hex digits or its padding bits are set.
+std::vector<bool> decode_correct(std::string_view hex, std::size_t count);
 
 // The rule an artifact of one precision must pass: agreement with the
 // reference's top-1 of at least min_agreement, and max |diff| at most

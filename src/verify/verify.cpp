@@ -4,9 +4,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <span>
 
+#include "artifact/identity.h"
+#include "bench/stats.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/hash.h"
 #include "common/json.h"
 #include "common/progress.h"
 #include "data/tensor_file.h"
@@ -39,6 +44,22 @@ std::vector<const backends::BackendInfo*> chosen_backends(const std::vector<std:
     if (all || std::find(names.begin(), names.end(), b.name) != names.end()) chosen.push_back(&b);
   }
   return chosen;
+}
+
+// The identity of a test split's content (images and labels, in order): two
+// verify reports with the same one hold per-image results that pair.
+std::string test_set_identity(const data::SplitTensors& t) {
+  return content_hash(content_hash(std::span<const std::uint8_t>(t.x.bytes)) + "+" +
+                      content_hash(std::span<const std::uint8_t>(t.y.bytes)));
+}
+
+// "85.48% [83.21, 87.55]": a top-1 with its 95% Wilson interval on `count` images.
+std::string top1_with_interval(double top1, std::int64_t count) {
+  if (count <= 0) return fmt::format("{:.2f}%", 100 * top1);
+  const auto n = static_cast<std::size_t>(count);
+  const auto k = static_cast<std::size_t>(std::llround(top1 * static_cast<double>(count)));
+  const bench::Interval ci = bench::wilson_interval(std::min(k, n), n);
+  return fmt::format("{:.2f}% [{:.2f}, {:.2f}]", 100 * top1, 100 * ci.lo, 100 * ci.hi);
 }
 
 }  // namespace
@@ -82,6 +103,8 @@ VerifyReport run(const VerifySpec& spec) {
   }
   std::int64_t classes = 0;
   const std::vector<float> ref_logits = read_logits(spec.out / "workers" / "reference" / "logits.npy", classes);
+  // The reference's own per-image results (against itself: only its correctness matters here).
+  const Comparison ref_self = compare_logits(ref_logits, ref_logits, labels, classes);
 
   // 2. Every artifact in every backend that loads its format.
   std::vector<std::pair<artifact::Artifact, const backends::BackendInfo*>> plan;
@@ -94,7 +117,10 @@ VerifyReport run(const VerifySpec& spec) {
   nlohmann::json rows = nlohmann::json::array();
   Progress progress("verify", plan.size(), "runs");
   for (const auto& [a, info] : plan) {
-    nlohmann::json row{{"artifact", a.path.string()}, {"format", a.format}, {"precision", a.precision},
+    // Joined to bench runs by model and content (artifact/identity.h), never by the file name.
+    nlohmann::json row{{"artifact", a.path.string()}, {"model", a.model},
+                       {"artifact_hash", artifact::content_identity(a.path)},
+                       {"format", a.format}, {"precision", a.precision},
                        {"backend", info->name}};
     if (!info->available) {
       row["status"] = "unavailable";
@@ -125,6 +151,11 @@ VerifyReport run(const VerifySpec& spec) {
       row["max_abs_diff"] = c.max_abs_diff;
       row["mean_abs_diff"] = c.mean_abs_diff;
       row["reference_range"] = c.reference_range;
+      row["count"] = c.count;
+      row["correct"] = encode_correct(c.correct);
+      // McNemar's exact test against the reference, on the same images.
+      const bench::McNemar m = bench::mcnemar(c.reference_correct, c.correct);
+      row["mcnemar"] = {{"reference_only", m.only_a}, {"artifact_only", m.only_b}, {"p_value", m.p_value}};
       row["tolerance"] = {{"min_agreement", tol.min_agreement}, {"max_abs_diff_scaled", tol.max_abs_diff_scaled}};
       row["backend_version"] = o.result.value("backend_version", "");
       row["settings"] = o.result.value("settings", nlohmann::json::object());
@@ -134,16 +165,29 @@ VerifyReport run(const VerifySpec& spec) {
   }
   progress.finish();
 
-  out.report = {{"checkpoint", spec.checkpoint.string()}, {"tensors", spec.tensors.string()},
-                {"count", tensors.count},                 {"reference", ref.result},
+  out.report = {{"checkpoint", spec.checkpoint.string()},
+                {"checkpoint_model", artifact::describe(spec.checkpoint).model},
+                {"checkpoint_hash", artifact::content_identity(spec.checkpoint)},
+                {"tensors", spec.tensors.string()},
+                {"test_set", test_set_identity(tensors)},
+                {"count", tensors.count},
+                {"reference", ref.result},
+                {"reference_correct", encode_correct(ref_self.reference_correct)},
                 {"results", rows}};
   write_file_atomic(spec.out / "verify.json", dump_json(out.report, 2) + "\n");
   return out;
 }
 
 std::string format_report(const nlohmann::json& report, bool color) {
-  std::string s = fmt::format("{:<28} {:<12} {:<5} {:>7} {:>9} {:>10} {:>10}  {}\n", "artifact", "backend", "prec",
-                              "top-1", "agree", "max|diff|", "mean|diff|", "verdict");
+  const char* head = "{:<28} {:<12} {:<5} {:>24} {:>9} {:>10} {:>10} {:>9} {:>9}  {}\n";
+  std::string s = fmt::format(fmt::runtime(head), "artifact", "backend", "prec", "top-1 [95% CI]", "agree",
+                              "max|diff|", "mean|diff|", "ref/art", "McNemar p", "verdict");
+  const std::int64_t count = report.value("count", std::int64_t{0});
+  if (report.contains("reference") && report["reference"].is_object() && report["reference"].contains("top1")) {
+    s += fmt::format(fmt::runtime(head), fs::path(report.value("checkpoint", "")).filename().string(), "libtorch",
+                     "fp32", top1_with_interval(report["reference"]["top1"].get<double>(), count), "-", "-", "-", "-",
+                     "-", "reference");
+  }
   for (const auto& r : report["results"]) {
     const std::string status = r["status"];
     std::string verdict = status;
@@ -151,15 +195,26 @@ std::string format_report(const nlohmann::json& report, bool color) {
     if (color && status != "pass") verdict = fmt::format(fmt::fg(fmt::terminal_color::red), "{}", verdict);
     const std::string name = fs::path(r["artifact"].get<std::string>()).filename().string();
     if (r.contains("agreement")) {
-      s += fmt::format("{:<28} {:<12} {:<5} {:>6.2f}% {:>8.2f}% {:>10.2e} {:>10.2e}  {}\n", name,
+      std::string discordant = "-", p = "-";
+      if (r.contains("mcnemar")) {
+        const auto& m = r["mcnemar"];
+        discordant = fmt::format("{}/{}", m["reference_only"].get<std::int64_t>(), m["artifact_only"].get<std::int64_t>());
+        p = fmt::format("{:.3g}", m["p_value"].get<double>());
+      }
+      s += fmt::format("{:<28} {:<12} {:<5} {:>24} {:>8.2f}% {:>10.2e} {:>10.2e} {:>9} {:>9}  {}\n", name,
                        r["backend"].get<std::string>(), r["precision"].get<std::string>(),
-                       100 * r["top1"].get<double>(), 100 * r["agreement"].get<double>(),
-                       r["max_abs_diff"].get<double>(), r["mean_abs_diff"].get<double>(), verdict);
+                       top1_with_interval(r["top1"].get<double>(), r.value("count", count)),
+                       100 * r["agreement"].get<double>(), r["max_abs_diff"].get<double>(),
+                       r["mean_abs_diff"].get<double>(), discordant, p, verdict);
     } else {
-      s += fmt::format("{:<28} {:<12} {:<5} {:>7} {:>9} {:>10} {:>10}  {}\n", name, r["backend"].get<std::string>(),
-                       r["precision"].get<std::string>(), "-", "-", "-", "-", verdict);
+      s += fmt::format(fmt::runtime(head), name, r["backend"].get<std::string>(), r["precision"].get<std::string>(),
+                       "-", "-", "-", "-", "-", "-", verdict);
     }
   }
+  s += fmt::format(
+      "top-1 with its 95% Wilson interval on {} images; ref/art: images only the reference / only the artifact "
+      "classifies right; McNemar p: exact two-sided test of equal accuracy on those pairs\n",
+      count);
   return s;
 }
 

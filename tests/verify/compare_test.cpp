@@ -26,6 +26,8 @@ TEST(Compare, AgreementDiffsAndAccuracy) {
   EXPECT_NEAR(c.max_abs_diff, 3.5, 1e-12);
   EXPECT_NEAR(c.mean_abs_diff, 4.0 / 6.0, 1e-12);
   EXPECT_NEAR(c.reference_range, 4.0, 1e-12);
+  EXPECT_EQ(c.correct, (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(c.reference_correct, (std::vector<bool>{true, true, false}));
   EXPECT_THROW(compare_logits(r, {1, 2}, labels, 2), std::invalid_argument);
 }
 
@@ -74,6 +76,29 @@ TEST(Compare, ToleranceTableHasOneRulePerPrecisionAndSaysSo) {
     EXPECT_EQ(e.code(), ExitCode::kUsage);
     EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos) << e.what();
   }
+}
+
+// --- per-image correctness, as verify.json keeps it ---------------------------
+
+TEST(Compare, CorrectnessRoundTripsAsHexFourImagesADigit) {
+  EXPECT_EQ(encode_correct({}), "");
+  EXPECT_EQ(encode_correct({true}), "8");
+  EXPECT_EQ(encode_correct({true, false, true, true}), "b");
+  EXPECT_EQ(encode_correct({true, true, true, true, false, true}), "f4");
+  std::vector<bool> many;
+  for (int i = 0; i < 1003; ++i) many.push_back(i % 3 == 0 || i % 7 == 0);
+  const std::string hex = encode_correct(many);
+  EXPECT_EQ(hex.size(), 251U);
+  EXPECT_EQ(decode_correct(hex, many.size()), many);
+  EXPECT_EQ(decode_correct("f4", 6), (std::vector<bool>{true, true, true, true, false, true}));
+}
+
+TEST(Compare, MalformedCorrectnessIsRefused) {
+  EXPECT_THROW((void)decode_correct("f4", 9), std::invalid_argument);   // too short for 9 images
+  EXPECT_THROW((void)decode_correct("f4", 4), std::invalid_argument);   // too long for 4
+  EXPECT_THROW((void)decode_correct("fg", 8), std::invalid_argument);   // not hex
+  EXPECT_THROW((void)decode_correct("F4", 8), std::invalid_argument);   // upper case is not the encoding
+  EXPECT_THROW((void)decode_correct("f6", 6), std::invalid_argument);   // a padding bit set
 }
 
 }  // namespace
