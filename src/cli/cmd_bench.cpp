@@ -161,11 +161,9 @@ results::Study need_study(results::Store& store, const std::string& name, const 
   return *s;
 }
 
-fs::path need_db(const std::string& db) {
-  std::error_code ec;
-  if (!fs::is_regular_file(db, ec)) fail(ExitCode::kInput, fmt::format("'{}': no results database there", db));
-  return db;
-}
+// The read commands open the database read-only: a missing, empty or foreign
+// file is a named error and is left as it was (Store::open_read_only).
+results::Store read_db(const std::string& db) { return results::Store::open_read_only(db); }
 
 void add_results(CLI::App& app) {
   auto db = std::make_shared<std::string>("inferbench-out/results.db");
@@ -175,11 +173,12 @@ void add_results(CLI::App& app) {
 
   CLI::App* list = cmd->add_subcommand("list", "Studies in the database");
   list->callback([db] {
-    results::Store store = results::Store::open(need_db(*db));
-    fmt::print("{:<32} {:<25} {:<12} {:>5}\n", "study", "created", "status", "runs");
+    results::Store store = read_db(*db);
+    // Every row read before anything is printed: an error leaves stdout empty.
+    std::string table = fmt::format("{:<32} {:<25} {:<12} {:>5}\n", "study", "created", "status", "runs");
     for (const auto& s : store.studies()) {
-      fmt::print("{:<32} {:<25} {:<12} {:>5}\n", s.name, s.created_at, results::to_string(s.status),
-                 store.runs(s.id).size());
+      table += fmt::format("{:<32} {:<25} {:<12} {:>5}\n", s.name, s.created_at, results::to_string(s.status),
+                           store.runs(s.id).size());
     }
   });
 
@@ -187,11 +186,11 @@ void add_results(CLI::App& app) {
   CLI::App* show = cmd->add_subcommand("show", "One study's runs as a table");
   show->add_option("study", *study, "Study name")->required();
   show->callback([db, study] {
-    results::Store store = results::Store::open(need_db(*db));
+    results::Store store = read_db(*db);
     const auto s = need_study(store, *study, *db);
     fmt::print("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>9}  {}\n", "scenario", "artifact", "backend", "batch",
                "thr", "median ms", "p99 ms", "img/s", "status");
-    for (const auto& r : store.runs(s.id)) {
+    for (const auto& r : runs) {
       const auto& x = r.result;
       fmt::print("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>9}  {}{}\n", x.scenario, x.artifact, x.backend,
                  x.batch, x.threads, x.median ? fmt::format("{:.3f}", *x.median) : "-",
@@ -203,14 +202,16 @@ void add_results(CLI::App& app) {
 
   auto estudy = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("json");
+    std::fputs(table.c_str(), stdout);
   auto out = std::make_shared<std::string>();
   CLI::App* exp = cmd->add_subcommand("export", "One study as JSON (canonical, schema-versioned) or CSV");
   exp->add_option("study", *estudy, "Study name")->required();
   exp->add_option("--format", *format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
   exp->add_option("--out", *out, "File (default: stdout)");
   exp->callback([db, estudy, format, out] {
-    results::Store store = results::Store::open(need_db(*db));
+    results::Store store = read_db(*db);
     const auto s = need_study(store, *estudy, *db);
+    const std::vector<results::RunRecord> runs = store.runs(s.id);  // read before the header is printed
     const std::string text = *format == "csv" ? report::export_study_csv(store, s.id)
                                               : dump_json(report::export_study_json(store, s.id), 2) + "\n";
     if (out->empty()) {
@@ -250,7 +251,7 @@ void add_compare(CLI::App& app, int& exit_code) {
   cmd->add_option("--alpha", f->alpha, "Significance level")->check(CLI::Range(1e-6, 0.5));
   cmd->add_flag("--json", f->json, "Print as JSON");
   cmd->callback([f, &exit_code] {
-    results::Store store = results::Store::open(need_db(f->db));
+    results::Store store = read_db(f->db);
     const Selector sa = parse_selector(f->a), sb = parse_selector(f->b);
     const bool by_backend = !sa.backend.empty() || !sb.backend.empty();
     auto key = [&](const results::RunRecord& r) {

@@ -30,10 +30,8 @@ void add_report_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--baseline", f->baseline, "Backend the speed-ups are measured against");
   cmd->add_option("--title", f->title, "Title of the report (default: inferbench: <study>)");
   cmd->callback([f, &exit_code] {
-    // Store::open would create a missing file: a typo must not make an empty database.
-    std::error_code ec;
-    if (!fs::is_regular_file(f->db, ec)) fail(ExitCode::kInput, fmt::format("'{}': no results database there", f->db));
-    results::Store store = results::Store::open(f->db);
+    // Read-only: a typo must not make an empty database, nor a report change one.
+    results::Store store = results::Store::open_read_only(f->db);
     report::Options opts;
     opts.study = f->study;
     opts.out_dir = f->out;

@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <cctype>
+#include <new>
 #include <system_error>
+#include <tuple>
+#include <utility>
 
 #include "common/error.h"
 
@@ -65,6 +69,90 @@ std::unique_ptr<Connection> open(const fs::path& path, int busy_timeout_ms) {
   auto conn = std::make_unique<Connection>(path, db, busy_timeout_ms);
   sqlite3_busy_timeout(db, busy_timeout_ms);
   return conn;
+}
+
+namespace {
+
+// `path` as an SQLite URI ("file:..."), every byte but [A-Za-z0-9/._~-] percent-encoded.
+std::string file_uri(const fs::path& path, std::string_view query) {
+  std::string out = "file:";
+  for (const unsigned char c : fs::absolute(path).string()) {
+    if (std::isalnum(c) != 0 || c == '/' || c == '.' || c == '_' || c == '~' || c == '-') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  out += '?';
+  out += query;
+  return out;
+}
+
+// Opens `uri` read-only and reads the schema once (SQLite opens lazily: a WAL
+// database's -shm index is only needed at the first read). Returns the handle
+// and the probe's return code.
+std::pair<sqlite3*, int> open_probe(const fs::path& path, const std::string& uri, int busy_timeout_ms) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    fail(ExitCode::kInput, fmt::format("cannot open '{}': {}", path.string(), msg));
+  }
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+  return {db, sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr)};
+}
+
+}  // namespace
+
+std::unique_ptr<Connection> open_read_only(const fs::path& path, int busy_timeout_ms) {
+  const std::string file = path.string();
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!fs::exists(st)) fail(ExitCode::kInput, fmt::format("'{}': no results database there", file));
+  if (fs::is_directory(st)) fail(ExitCode::kInput, fmt::format("'{}' is a folder, not a results database", file));
+  if (!fs::is_regular_file(st)) fail(ExitCode::kInput, fmt::format("'{}' is not a regular file", file));
+  const auto size = fs::file_size(path, ec);
+  if (ec) fail(ExitCode::kInput, fmt::format("cannot read '{}': {}", file, ec.message()));
+  if (size == 0) {
+    fail(ExitCode::kInput, fmt::format("'{}' is empty (0 bytes), not an inferbench results database", file));
+  }
+
+  auto [db, rc] = open_probe(path, file_uri(path, "mode=ro"), busy_timeout_ms);
+  // SQLITE_READONLY / SQLITE_CANTOPEN here: a WAL database whose -shm index
+  // cannot be created or opened, i.e. a folder that cannot be written.
+  const int primary = rc & 0xff;
+  if (primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) {
+    const std::string first_msg = sqlite3_errmsg(db);
+    sqlite3_close_v2(db);
+    const fs::path wal = file + "-wal";
+    const bool pending = fs::exists(wal, ec) && fs::file_size(wal, ec) > 0;
+    if (pending) {
+      fail(ExitCode::kInput,
+           fmt::format("cannot read '{}': its write-ahead log '{}' holds changes that cannot be read in this "
+                       "folder ({}); read it where the folder can be written",
+                       file, wal.string(), first_msg));
+    }
+    std::tie(db, rc) = open_probe(path, file_uri(path, "mode=ro&immutable=1"), busy_timeout_ms);
+  }
+  // Any other failure of the probe (SQLITE_NOTADB, ...) is named by the
+  // caller's first query, through Connection::fail.
+  return std::make_unique<Connection>(path, db, busy_timeout_ms);
+}
+
+std::unique_ptr<Connection> copy_to_memory(Connection& conn) {
+  sqlite3* mem = nullptr;
+  if (sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close_v2(mem);
+    throw std::bad_alloc();
+  }
+  auto copy = std::make_unique<Connection>(conn.path(), mem, 0);
+  sqlite3_backup* b = sqlite3_backup_init(mem, "main", conn.db(), "main");
+  if (b == nullptr) copy->fail(sqlite3_errcode(mem), "copying the database into memory");
+  const int rc = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) conn.fail(rc, "copying the database into memory");
+  return copy;
 }
 
 // ---------------------------------------------------------------------------

@@ -8,6 +8,15 @@
 //   sets the busy timeout; it does not read the file (a file that is not
 //   SQLite fails at its first query). A folder that cannot be created is
 //   Error(kOutput), a file that cannot be opened Error(kInput), both naming it.
+// - open_read_only() opens an existing file with SQLITE_OPEN_READONLY: it never
+//   creates the file or its folders and never writes to the file (SQLite may
+//   still create the -wal and -shm files of a WAL database beside it, in a
+//   folder it can write to). A missing path, a folder or a zero-byte file is
+//   Error(kInput) naming it, the file untouched. In a folder SQLite cannot
+//   create the -shm index in (a read-only folder), a WAL database with no
+//   pending log (no -wal file, or an empty one) is read as immutable: no
+//   writer can be at work where no file can be created; a pending log that
+//   cannot be read there is Error(kInput) saying so.
 // - Every later failure goes through Connection::fail(), which names the file
 //   and what was being done ("doing"): SQLITE_BUSY / SQLITE_LOCKED (another
 //   writer held the lock past the busy timeout) is Error(kOutput) saying the
@@ -64,6 +73,14 @@ class Connection {
 
 // Opens (creating when missing) `path` for reading and writing.
 std::unique_ptr<Connection> open(const std::filesystem::path& path, int busy_timeout_ms);
+
+// Opens an existing `path` for reading only (see the contract above).
+std::unique_ptr<Connection> open_read_only(const std::filesystem::path& path, int busy_timeout_ms);
+
+// A private in-memory copy of `conn`'s database (SQLite's backup API), named
+// by the same path in messages: what a reader migrates when the file itself
+// must not change.
+std::unique_ptr<Connection> copy_to_memory(Connection& conn);
 
 class Statement {
  public:

@@ -161,21 +161,20 @@ nlohmann::json parse_stored_json(const Connection& conn, const std::string& text
 
 std::string to_text(const nlohmann::json& j) { return dump_json(j, -1); }
 
-// Opens the file and checks that it is ours and not from a newer build,
-// before changing anything in it.
-std::unique_ptr<Connection> connect(const fs::path& path, int busy_timeout_ms) {
-  auto conn = sqlite::open(path, busy_timeout_ms);
-
+// Checks that the file is ours and not from a newer build, before changing
+// anything in it.
+void check_ours(Connection& conn) {
+  const fs::path& path = conn.path();
   // The first read of the file: a file that is not SQLite fails here.
-  const std::int64_t version = pragma_int(*conn, "PRAGMA user_version");
-  const std::int64_t app_id = pragma_int(*conn, "PRAGMA application_id");
+  const std::int64_t version = pragma_int(conn, "PRAGMA user_version");
+  const std::int64_t app_id = pragma_int(conn, "PRAGMA application_id");
   const std::string file = path.string();
   if (app_id != 0 && app_id != kApplicationId) {
     fail(ExitCode::kInput, fmt::format("'{}' is not an inferbench results database (it belongs to another "
                                        "application: SQLite application_id {:#x})",
                                        file, app_id));
   }
-  if (version == 0 && pragma_int(*conn, "SELECT count(*) FROM sqlite_schema") > 0) {
+  if (version == 0 && pragma_int(conn, "SELECT count(*) FROM sqlite_schema") > 0) {
     fail(ExitCode::kInput,
          fmt::format("'{}' is not an inferbench results database (an SQLite database with other tables)", file));
   }
@@ -184,6 +183,11 @@ std::unique_ptr<Connection> connect(const fs::path& path, int busy_timeout_ms) {
                                        file, version, kSchemaVersion));
   }
   return conn;
+}
+
+std::unique_ptr<Connection> connect(const fs::path& path, int busy_timeout_ms) {
+  auto conn = sqlite::open(path, busy_timeout_ms);
+  check_ours(*conn);
 }
 
 void configure(Connection& conn) {
@@ -297,6 +301,24 @@ Store Store::open(const fs::path& path, const Options& options) {
 }
 
 std::int64_t Store::begin_study(const std::string& name, const nlohmann::json& plan) {
+Store Store::open_read_only(const fs::path& path) {
+  auto conn = sqlite::open_read_only(path, Options{}.busy_timeout_ms);
+  check_ours(*conn);
+  const std::int64_t version = pragma_int(*conn, "PRAGMA user_version");
+  if (version == 0) {
+    // A writer would lay the schema down here; a reader has nothing to read.
+    fail(ExitCode::kInput,
+         fmt::format("'{}' is not an inferbench results database (an SQLite database with no tables)", path.string()));
+  }
+  if (version < kSchemaVersion) {
+    conn = sqlite::copy_to_memory(*conn);
+    migrate(*conn);
+    // Writes to the copy would be lost: refuse them as the file would.
+    conn->exec("PRAGMA query_only = 1", "making the copy read-only");
+  }
+  return Store(std::move(conn));
+}
+
   Transaction t(*conn_);
   {
     Statement find(*conn_, "SELECT id FROM studies WHERE name = ?");

@@ -142,6 +142,15 @@ class Store {
   static Store open(const std::filesystem::path& path);
   static Store open(const std::filesystem::path& path, const Options& options);
 
+  // Opens an existing `path` for reading only, as the read commands do
+  // (`results`, `compare`, `report`): it never creates, migrates or writes the
+  // file, and reads it in a read-only folder too (results/sqlite.h). A missing
+  // path, a folder, a zero-byte file, an SQLite file with no inferbench schema
+  // or anything else that is not a results database is Error(kInput) naming
+  // it. An older schema is migrated in a private in-memory copy. Writing
+  // through it fails with Error(kOutput).
+  static Store open_read_only(const std::filesystem::path& path);
+
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   ~Store();

@@ -257,6 +257,35 @@ INSERT INTO samples VALUES (1, 0, 0.002), (1, 1, 0.001), (1, 2, 0.004);
   EXPECT_EQ(integrity(db), "ok");
 }
 
+TEST(StoreTest, AReaderReadsAVersion1FileWithoutMigratingIt) {
+  TempDir d;
+  const fs::path db = d / "old.sqlite";
+  {
+    RawDb raw(db);
+    raw.exec(kVersion1Schema);
+    raw.exec(R"sql(
+INSERT INTO studies VALUES (1, 'old study', '2023-01-01T00:00:00.000Z', '{}', 'finished');
+INSERT INTO runs VALUES (1, 1, 'k1', '2023-01-01T00:00:01.000Z', '2023-01-01T00:00:02.000Z', 'ok', '', '{}', '{}');
+INSERT INTO results VALUES (1, 'latency', 'torchscript', 'resnet50', 'resnet50.pt', 'fp32', 1, 4, 3,
+  0.002, 0.003, 0.004, 0.0025, 0.0005, 0.2, 0.0019, 0.0021, 400.0, 1.5, 0.02, 99999, '{}');
+INSERT INTO samples VALUES (1, 0, 0.002), (1, 1, 0.001);
+)sql");
+  }
+  const std::string bytes = read_file_text(db);
+  Store store = Store::open_read_only(db);  // migrated in a copy in memory
+  const auto study = store.find_study("old study");
+  ASSERT_TRUE(study);
+  const auto runs = store.runs(study->id);
+  ASSERT_EQ(runs.size(), 1U);
+  EXPECT_EQ(runs[0].result.median, 0.002);
+  EXPECT_FALSE(runs[0].result.p95);
+  EXPECT_EQ(runs[0].samples, (std::vector<double>{0.002, 0.001}));
+  EXPECT_EQ(RawDb(db).query("PRAGMA user_version"), "1");  // the file is as it was
+  EXPECT_EQ(read_file_text(db), bytes);
+  expect_error([&] { Store::open_read_only(db).begin_study("x", nlohmann::json::object()); }, ExitCode::kOutput,
+               "readonly database");  // the copy is not the file: a write through it would be lost
+}
+
 TEST(StoreTest, RefusesAFileFromANewerSchema) {
   TempDir d;
   const fs::path db = d / "new.sqlite";
