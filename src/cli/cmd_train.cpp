@@ -1,14 +1,19 @@
 // `inferbench train`: LibTorch C++ training of one architecture.
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/files.h"
 #include "common/json.h"
 #include "data/manifest.h"
 #include "model/builders.h"
 #ifdef INFERBENCH_HAVE_LIBTORCH
+#include "train/seeds.h"
 #include "train/trainer.h"
 #endif
 
@@ -16,12 +21,15 @@ namespace inferbench::cli {
 
 #ifdef INFERBENCH_HAVE_LIBTORCH
 
+namespace fs = std::filesystem;
+
 void add_train_commands(CLI::App& app, int& exit_code) {
   struct Flags {
     std::string manifest;
     train::TrainConfig cfg;
     double dropout = -1.0;
     std::string out = "inferbench-out/train/<model>";
+    std::string seeds = "1";  // parsed by train::parse_seeds, for its own message
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -59,12 +67,20 @@ void add_train_commands(CLI::App& app, int& exit_code) {
                 "resnet50: start each bottleneck's last batch norm at 0, so every block begins as the identity");
   cmd->add_option("--init-from", c.init_from, "Start from a torchvision state_dict (.pth) of the same architecture")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--width-mult", c.width_mult, "Width multiplier (mobilenet_v2 only)")->check(CLI::PositiveNumber);
-  cmd->add_option("--dropout", f->dropout, "Classifier dropout; negative = the architecture's default");
+  cmd->add_option("--width-mult", c.width_mult, "Width multiplier (mobilenet_v2 only)")
+      ->check(CLI::PositiveNumber)
+      ->check(kNotNaN);
+  cmd->add_option("--dropout", f->dropout, "Classifier dropout; negative = the architecture's default")
+      ->check(kNotNaN);
   cmd->add_option("--patience", c.patience, "Stop after this many epochs without validation gain; 0 = never")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", c.threads, "LibTorch threads; 0 = all cores")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", c.seed, "Random seed (weights, data order, augmentation, dropout)");
+  cmd->add_option("--seed", c.seed, "Random seed (weights, data order, augmentation, dropout)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seeds", f->seeds,
+                  "Train this many seeds (--seed, --seed + 1, ...) and report the mean, sample std and range of the "
+                  "test metrics (OUT/seeds.json); the first seed trains in OUT, seed S in OUT/seed-S")
+      ->capture_default_str();
   cmd->add_option("--out", f->out, "Output folder");
   cmd->add_flag("--resume", c.resume, "Continue the run in OUT from its last finished epoch");
   cmd->add_flag("--force", c.force, "Start over even if OUT holds a run");
@@ -75,28 +91,51 @@ void add_train_commands(CLI::App& app, int& exit_code) {
     if (f->dropout >= 0.0) cfg.dropout = f->dropout;
     cfg.out_dir = f->out == "inferbench-out/train/<model>" ? "inferbench-out/train/" + cfg.model : f->out;
     cfg.validate();
+    const int n = train::parse_seeds(f->seeds);
+    const auto seeds = train::seed_list(cfg.seed, n);
     const auto manifest = data::read_manifest(f->manifest);
-    const auto r = train::train(manifest, cfg);
+    const fs::path out = cfg.out_dir;
+    std::vector<train::SeedRun> runs;
+    std::string text;
+    bool diverged = false;
+    train::TrainResult first;
+    for (const auto seed : seeds) {
+      auto seed_cfg = cfg;
+      seed_cfg.seed = seed;
+      seed_cfg.out_dir = train::seed_dir(out, cfg.seed, seed);
+      if (n > 1) std::fprintf(stderr, "[train %s] seed %llu (%zu of %d)\n", cfg.model.c_str(),
+                              static_cast<unsigned long long>(seed), runs.size() + 1, n);
+      const auto r = train::train(manifest, seed_cfg);
+      if (runs.empty()) first = r;
+      runs.push_back({seed, seed_cfg.out_dir, r.status, r.test_metrics, r.seconds});
+      diverged = diverged || r.status == "diverged";
+      text += fmt::format("{}{}: {} after {} epochs ({}), best epoch {} (val acc {:.2f}%)\n{}checkpoint: {}\n",
+                          cfg.model, n > 1 ? fmt::format(" seed {}", seed) : "", r.status, r.epochs_run,
+                          fmt::format("{:.0f} s", r.seconds), r.best_epoch, 100.0 * r.best_val_accuracy,
+                          r.test_table.empty() ? "" : "\ntest split:\n" + r.test_table + "\n", r.checkpoint.string());
+    }
+    const auto summary = train::seed_summary(runs);
+    write_file_atomic(out / "seeds.json", dump_json(summary) + "\n");
     if (f->json) {
-      std::fputs((dump_json({{"status", r.status},
-                             {"epochs_run", r.epochs_run},
-                             {"best_epoch", r.best_epoch},
-                             {"best_val_accuracy", r.best_val_accuracy},
-                             {"test", r.test_metrics},
-                             {"seconds", r.seconds},
-                             {"checkpoint", r.checkpoint.string()}}) +
+      std::fputs((dump_json({{"status", first.status},
+                             {"epochs_run", first.epochs_run},
+                             {"best_epoch", first.best_epoch},
+                             {"best_val_accuracy", first.best_val_accuracy},
+                             {"test", first.test_metrics},
+                             {"seconds", first.seconds},
+                             {"checkpoint", first.checkpoint.string()},
+                             {"seeds", summary}}) +
                   "\n")
                      .c_str(),
                  stdout);
     } else {
-      std::fputs(fmt::format("{}: {} after {} epochs ({}), best epoch {} (val acc {:.2f}%)\n{}checkpoint: {}\n",
-                             cfg.model, r.status, r.epochs_run, fmt::format("{:.0f} s", r.seconds), r.best_epoch,
-                             100.0 * r.best_val_accuracy, r.test_table.empty() ? "" : "\ntest split:\n" + r.test_table + "\n",
-                             r.checkpoint.string())
-                     .c_str(),
-                 stdout);
+      if (n > 1) {
+        text += fmt::format("\n{} seeds (test split; {} is the first seed's checkpoint):\n{}", n,
+                            first.checkpoint.string(), train::seed_table(summary));
+      }
+      std::fputs(text.c_str(), stdout);
     }
-    if (r.status == "diverged") exit_code = static_cast<int>(ExitCode::kPartial);
+    if (diverged) exit_code = static_cast<int>(ExitCode::kPartial);
   });
 }
 

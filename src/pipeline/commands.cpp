@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <string>
 
 #include "common/error.h"
 
@@ -197,6 +199,30 @@ std::string train_normalization(const json& train_user_flags) {
     if (train_user_flags.contains(k)) norm = train_user_flags[k].get<std::string>();
   }
   return norm;
+}
+
+int train_seeds(const json& train_user_flags, const std::string& where) {
+  constexpr std::int64_t kMaxSeeds = 1000;  // train::kMaxSeeds (train/seeds.h, not linked here)
+  int seeds = 1;
+  for (const char* k : {"seeds", "--seeds"}) {
+    if (!train_user_flags.is_object() || !train_user_flags.contains(k)) continue;
+    const json& v = train_user_flags[k];
+    std::int64_t n = 0;
+    if (v.is_number_integer()) {
+      n = v.get<std::int64_t>();
+    } else if (v.is_string()) {
+      const auto text = v.get<std::string>();
+      const bool digits = !text.empty() && text.size() <= 9 &&
+                          std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      n = digits ? std::stoll(text) : 0;
+    }
+    if (n < 1 || n > kMaxSeeds) {
+      fail(ExitCode::kInput, fmt::format("{}.{}: expected a whole number of seeds from 1 to {}, got {}", where, k,
+                                         kMaxSeeds, v.dump()));
+    }
+    seeds = static_cast<int>(n);
+  }
+  return seeds;
 }
 
 const std::vector<std::string>& flag_sections() {

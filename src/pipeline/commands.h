@@ -125,6 +125,13 @@ std::vector<std::string> bench_resume_args();
 // name none), which its test tensors are preprocessed with too.
 std::string train_normalization(const nlohmann::json& train_user_flags);
 
+// The number of seeds a model's `train` user flags ask for (`"seeds": N`,
+// `train --seeds N`; 1 when they name none). N seeds train N checkpoints
+// (train/seeds.h); the first seed's, OUT/model.ckpt, is the one exported and
+// benchmarked. Error(kInput) naming `where` for a value that is not a whole
+// number from 1 to 1000 (train::kMaxSeeds).
+int train_seeds(const nlohmann::json& train_user_flags, const std::string& where);
+
 // The config sections whose value is the flag object of one stage command:
 // "synth", "scan", "split", "tensors", "train" (each model's "train"),
 // "export", "verify", "report".

@@ -135,6 +135,7 @@ json resolve_config(const json& overlay, const std::string& source) {
     }
     const json train = m.value("train", json::object());
     check_user_flags(train, "train", where + ".train");
+    (void)train_seeds(train, where + ".train");
   }
   json bench = c["bench"];
   if (!bench.is_object()) fail(ExitCode::kInput, fmt::format("'{}': \"bench\" must be a plan object", source));
@@ -151,6 +152,65 @@ json resolve_config(const json& overlay, const std::string& source) {
   return c;
 }
 
+std::string training_table(const fs::path& out, const json& models) {
+  // One seed: its figures (the table of before --seeds). Several
+  // (train/seeds.h): mean ± sample std [min-max] over the seeds, and the time
+  // of all of them; the checkpoint exported and benchmarked is the first seed's.
+  std::vector<std::pair<const json*, json>> rows;
+  bool several = false;
+  for (const auto& m : models) {
+    json r = read_json_or_null(out / "train" / (m["model"].get<std::string>() + ".json"));
+    if (!r.is_object() || !r.contains("test")) continue;
+    several = several || (r.contains("seeds") && r["seeds"].is_object() && r["seeds"].value("n", 1) > 1);
+    rows.emplace_back(&m, std::move(r));
+  }
+  if (rows.empty()) return "";
+  if (!several) {
+    std::string table = fmt::format("Training (test split):\n{:<16} {:>6} {:>8} {:>8} {:>9} {:>9}\n", "model", "size",
+                                    "top-1", "top-5", "macro-F1", "train s");
+    for (const auto& [m, r] : rows) {
+      const json& t = r["test"];
+      table += fmt::format("{:<16} {:>6} {:>7.1f}% {:>7.1f}% {:>9.3f} {:>9.0f}\n", (*m)["model"].get<std::string>(),
+                           (*m)["size"].get<int>(), 100 * t.value("top1", 0.0), 100 * t.value("top5", 0.0),
+                           t.value("macro_f1", 0.0), r.value("seconds", 0.0));
+    }
+    return table;
+  }
+  auto cell = [](const json& r, const char* metric, bool percent) {
+    const double scale = percent ? 100.0 : 1.0;
+    const int digits = percent ? 1 : 3;
+    const char* unit = percent ? "%" : "";
+    const json none = json::object();
+    const json& s = r.contains("seeds") && r["seeds"].is_object() ? r["seeds"] : none;
+    if (s.value("n", 1) <= 1 || !s.contains("metrics") || !s["metrics"].contains(metric)) {
+      return fmt::format("{:.{}f}{}", scale * r["test"].value(metric, 0.0), digits, unit);
+    }
+    const json& x = s["metrics"][metric];
+    return fmt::format("{:.{}f}{} ± {:.{}f} [{:.{}f}-{:.{}f}]", scale * x.value("mean", 0.0), digits, unit,
+                       scale * (x["std"].is_number() ? x["std"].get<double>() : 0.0), digits,
+                       scale * x.value("min", 0.0), digits, scale * x.value("max", 0.0), digits);
+  };
+  std::string table =
+      "Training (test split; over seeds: mean ± sample std [min-max]; the first seed's checkpoint is the one "
+      "exported and benchmarked):\n";
+  table += fmt::format("{:<16} {:>6} {:>5} {:>24} {:>24} {:>26} {:>9}\n", "model", "size", "seeds", "top-1", "top-5",
+                       "macro-F1", "train s");
+  // fmt counts the two bytes of "±" as two columns: pad by display width.
+  auto pad = [](const std::string& text, std::size_t width) {
+    std::size_t shown = 0;
+    for (const unsigned char ch : text) shown += (ch & 0xC0) != 0x80;
+    return std::string(width > shown ? width - shown : 0, ' ') + text;
+  };
+  for (const auto& [m, r] : rows) {
+    const bool multi = r.contains("seeds") && r["seeds"].is_object() && r["seeds"].value("n", 1) > 1;
+    table += fmt::format("{:<16} {:>6} {:>5} {} {} {} {:>9.0f}\n", (*m)["model"].get<std::string>(),
+                         (*m)["size"].get<int>(), multi ? r["seeds"].value("n", 1) : 1, pad(cell(r, "top1", true), 24),
+                         pad(cell(r, "top5", true), 24), pad(cell(r, "macro_f1", false), 26),
+                         multi ? r["seeds"].value("seconds", 0.0) : r.value("seconds", 0.0));
+  }
+  return table;
+}
+
 namespace {
 
 // The preprocessing a model's test tensors need: its size and normalisation.
@@ -165,20 +225,8 @@ TensorGroup group_of(const json& m) {
 }
 
 void print_training_table(const fs::path& out, const json& models) {
-  std::string table = fmt::format("{:<16} {:>6} {:>8} {:>8} {:>9} {:>9}\n", "model", "size", "top-1", "top-5",
-                                  "macro-F1", "train s");
-  bool any = false;
-  for (const auto& m : models) {
-    const std::string name = m["model"];
-    const json r = read_json_or_null(out / "train" / (name + ".json"));
-    if (!r.is_object() || !r.contains("test")) continue;
-    const json& t = r["test"];
-    table += fmt::format("{:<16} {:>6} {:>7.1f}% {:>7.1f}% {:>9.3f} {:>9.0f}\n", name, m["size"].get<int>(),
-                         100 * t.value("top1", 0.0), 100 * t.value("top5", 0.0), t.value("macro_f1", 0.0),
-                         r.value("seconds", 0.0));
-    any = true;
-  }
-  if (any) std::fputs(("\nTraining (test split):\n" + table).c_str(), stdout);
+  const std::string table = training_table(out, models);
+  if (!table.empty()) std::fputs(("\n" + table).c_str(), stdout);
 }
 
 }  // namespace
@@ -259,10 +307,16 @@ int run_study(const json& config, const RunOptions& options) {
     {
       Stage s;
       s.name = "train-" + name;
-      s.title = fmt::format("train {} at {}x{} ({} epochs)", name, size, size,
-                            train.contains("epochs") ? train["epochs"].dump() : "default");
+      // N seeds (train --seeds, part of the arguments and so of the key)
+      // train N checkpoints; model.ckpt, the first seed's, is exported and
+      // benchmarked, the others (train/<model>/seed-S/) only measure the spread.
+      const int seeds = train_seeds(train, "models." + name + ".train");
+      s.title = fmt::format("train {} at {}x{} ({} epochs{})", name, size, size,
+                            train.contains("epochs") ? train["epochs"].dump() : "default",
+                            seeds > 1 ? fmt::format(", {} seeds", seeds) : "");
       s.inputs = {data / "manifest.csv"};
       s.outputs = {ckpt, tdir / "eval.json"};
+      if (seeds > 1) s.outputs.push_back(tdir / "seeds.json");
       s.required = false;
       s.commands = {
           {to_args(TrainCommand{data / "manifest.csv", name, size, tdir, train}), out / "train" / (name + ".json")}};

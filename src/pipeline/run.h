@@ -50,6 +50,12 @@ struct RunOptions {
   std::string kill_after;     // test hook: SIGKILL itself after this stage
 };
 
+// The training table printed at the end of a run, from OUT/train/<model>.json
+// (train's --json output): per model top-1, top-5, macro-F1 on the test split
+// and training seconds; with several seeds (a model's "train": {"seeds": N})
+// mean ± sample std [min-max] over them. "" when no model has test figures.
+std::string training_table(const std::filesystem::path& out, const nlohmann::json& models);
+
 // Runs the study; returns the exit code (0, 5 when an export failed
 // verification, 6 when some stage or item failed and the rest finished).
 // Throws Error for a failure that ends the run (a data stage failed, Ctrl-C).

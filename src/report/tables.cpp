@@ -169,6 +169,18 @@ Table failures_table(const StudyView& view) {
   return t;
 }
 
+namespace {
+
+// Beside the CPU in the environment (summary.md and the HTML): the top-1 of a
+// checkpoint holds for the CPU it was trained on (benchmarks/training-budget.md).
+constexpr const char* kTrainingAcrossCpus =
+    "training is deterministic for one CPU model and thread count, not across CPUs: the same seed and data gave "
+    "85.5/82.4/88.3% test top-1 (MobileNetV2/EfficientNetB0/ResNet50) on a 2-core Intel Xeon and 89.8/88.1/87.9% on "
+    "a 2-core AMD EPYC, so the top-1 figures here are one draw of several points' spread; `inferbench train --seeds "
+    "N` measures it";
+
+}  // namespace
+
 Environment environment_facts(const StudyView& view) {
   Environment e;
   const nlohmann::json& env = study_environment(view);
@@ -181,6 +193,8 @@ Environment environment_facts(const StudyView& view) {
   std::string cpu_text = str_or(cpu, "model");
   if (cpu.value("hypervisor", false)) cpu_text += " (virtual machine)";
   add("CPU", cpu_text);
+  // Issue 16: what the accuracy columns are worth on another machine.
+  add("training on this CPU", kTrainingAcrossCpus);
   add("cores", fmt::format("{} usable, {} online, {} physical, {} socket(s)", str_or(cpu, "usable_cores"),
                            str_or(cpu, "online_cores"), str_or(cpu, "physical_cores"), str_or(cpu, "sockets")));
   add("SIMD", cpu.contains("simd_flags") && cpu["simd_flags"].is_array() && !cpu["simd_flags"].empty()

@@ -111,5 +111,67 @@ TEST(PipelineCommands, TrainNormalization) {
   EXPECT_EQ(train_normalization(json{{"--normalization", "symmetric"}}), "symmetric");
 }
 
+// A model's "train": {"seeds": N} is train's --seeds N: part of the
+// arguments, so of the stage key (another N trains again); 1 by default,
+// rendering nothing, so the key of a study of before --seeds is unchanged.
+TEST(PipelineCommands, TrainSeeds) {
+  const json two = {{"epochs", 8}, {"seeds", 2}};
+  const auto with = to_args(TrainCommand{"m.csv", "resnet50", 64, "out/train/resnet50", two});
+  const auto without = to_args(TrainCommand{"m.csv", "resnet50", 64, "out/train/resnet50", {{"epochs", 8}}});
+  EXPECT_EQ(with, (Args{"train", "--manifest", "m.csv", "--model", "resnet50", "--size", "64", "--out",
+                        "out/train/resnet50", "--json", "--epochs", "8", "--seeds", "2"}));
+  EXPECT_NE(with, without);
+  EXPECT_EQ(train_seeds(json::object(), "models.resnet50.train"), 1);
+  EXPECT_EQ(train_seeds(two, "models.resnet50.train"), 2);
+  EXPECT_EQ(train_seeds(json{{"--seeds", "3"}}, "w"), 3);
+  for (const json& bad : {json(0), json(-2), json(1.5), json("two"), json(true), json(1001), json("")}) {
+    expect_error([&] { (void)train_seeds(json{{"seeds", bad}}, "models.resnet50.train"); }, ExitCode::kInput,
+                 "models.resnet50.train.seeds: expected a whole number of seeds from 1 to 1000, got " + bad.dump());
+  }
+  // Refused with the config, before anything runs.
+  expect_error(
+      [] {
+        resolve_config(json{{"models", {{{"model", "resnet50"}, {"size", 64}, {"train", {{"seeds", 0}}}}}}}, "c.json");
+      },
+      ExitCode::kInput, "'c.json': models[0].train.seeds: expected a whole number of seeds");
+  EXPECT_NO_THROW(
+      resolve_config(json{{"models", {{{"model", "resnet50"}, {"size", 64}, {"train", {{"seeds", 3}}}}}}}, "c.json"));
+}
+
+// The end-of-run training table: one seed as before; several as mean ± sample
+// std [min-max] from the seeds summary train --json prints (train/seeds.h).
+TEST(PipelineCommands, TrainingTableShowsTheSpreadOfSeveralSeeds) {
+  testutil::TempDir d;
+  const json models = {{{"model", "mobilenet_v2"}, {"size", 64}}, {{"model", "resnet50"}, {"size", 64}}};
+  const json one = {{"test", {{"top1", 0.898}, {"top5", 0.995}, {"macro_f1", 0.899}}}, {"seconds", 173.4}};
+  testutil::write_text(d / "train/mobilenet_v2.json", one.dump());
+  EXPECT_EQ(training_table(d.path(), models),
+            "Training (test split):\n"
+            "model              size    top-1    top-5  macro-F1   train s\n"
+            "mobilenet_v2         64    89.8%    99.5%     0.899       173\n");
+
+  const auto stat = [](double mean, double sd, double lo, double hi) {
+    return json{{"mean", mean}, {"std", sd}, {"min", lo}, {"max", hi}};
+  };
+  const json three = {{"test", {{"top1", 0.879}, {"top5", 1.0}, {"macro_f1", 0.877}}},
+                      {"seconds", 560.0},
+                      {"seeds",
+                       {{"n", 3},
+                        {"seconds", 1650.0},
+                        {"metrics",
+                         {{"top1", stat(0.871, 0.012, 0.857, 0.881)},
+                          {"top5", stat(0.998, 0.002, 0.995, 1.0)},
+                          {"macro_f1", stat(0.869, 0.013, 0.855, 0.880)}}}}}};
+  testutil::write_text(d / "train/resnet50.json", three.dump());
+  const std::string t = training_table(d.path(), models);
+  EXPECT_NE(t.find("the first seed's checkpoint is the one exported and benchmarked"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nmobilenet_v2         64     1"), std::string::npos) << t;
+  EXPECT_NE(t.find("89.8%"), std::string::npos) << t;
+  EXPECT_NE(t.find("\nresnet50             64     3"), std::string::npos) << t;
+  EXPECT_NE(t.find("87.1% ± 1.2 [85.7-88.1]"), std::string::npos) << t;
+  EXPECT_NE(t.find("0.869 ± 0.013 [0.855-0.880]"), std::string::npos) << t;
+  EXPECT_NE(t.find(" 1650\n"), std::string::npos) << t;
+}
+
 }  // namespace
 }  // namespace inferbench::pipeline

@@ -465,6 +465,24 @@ TEST_F(Report, WritesMarkdownCsvAndHtml) {
   EXPECT_EQ(ort_single, 2);
 }
 
+// Issue 16: beside the CPU, in summary.md and the HTML, that a checkpoint's
+// top-1 holds for the CPU it was trained on, not across CPUs.
+TEST_F(Report, TheEnvironmentSaysTrainingIsReproducibleOnOneCpuOnly) {
+  const Written w = write();
+  const std::string sentence = "training is deterministic for one CPU model and thread count, not across CPUs";
+  const std::string md = slurp(w.markdown);
+  const auto cpu = md.find("- **CPU**: AMD EPYC 7B13");
+  ASSERT_NE(cpu, std::string::npos) << md;
+  const auto next = md.find('\n', cpu) + 1;
+  const std::string line = "- **training on this CPU**: " + sentence;  // the line after the CPU's
+  EXPECT_EQ(md.substr(next, line.size()), line) << md.substr(cpu, 400);
+  EXPECT_NE(md.find("`inferbench train --seeds N` measures it"), std::string::npos);
+  if (w.html_written) {
+    const std::string html = slurp(w.html);
+    EXPECT_NE(html.find("<tr><th>training on this CPU</th><td>" + sentence), std::string::npos);
+  }
+}
+
 TEST_F(Report, TheNewestStudyIsTheDefaultAndAnUnknownOneIsAUsageError) {
   {
     results::Store store = results::Store::open(db_);

@@ -2,22 +2,27 @@
 // and every bad input of `inferbench train`.
 #include "train/trainer.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "common/error.h"
 #include "common/files.h"
 #include "common/rng.h"
 #include "data/scan.h"
 #include "data/split.h"
 #include "train/checkpoint.h"
 #include "train/metrics.h"
+#include "train/seeds.h"
 #include "testutil/fixtures.h"
 
 namespace inferbench::train {
@@ -189,6 +194,113 @@ TEST(TrainTest, SameSeedAndThreadsGiveTheSameWeights) {
   const auto a = load_checkpoint(d / "a/last.ckpt");
   const auto c = load_checkpoint(d / "c/last.ckpt");
   EXPECT_FALSE(torch::equal(a.state.at("classifier.1.weight"), c.state.at("classifier.1.weight")));
+}
+
+// The summary's arithmetic on known figures: mean, sample (n - 1) standard
+// deviation, range, in seed order; one seed has no standard deviation.
+TEST(SeedsTest, SummaryIsTheMeanSampleStdAndRangeOfEachMetric) {
+  const auto m = [](double top1, double top5, double f1) {
+    return nlohmann::json{{"top1", top1}, {"top5", top5}, {"macro_f1", f1}};
+  };
+  const auto s = seed_summary({{7, "o", "completed", m(0.8, 0.95, 0.7), 10.0},
+                               {8, "o/seed-8", "completed", m(0.9, 1.0, 0.9), 12.0},
+                               {9, "o/seed-9", "early-stopped", m(1.0, 1.0, 0.8), 11.0}});
+  EXPECT_EQ(s["n"], 3);
+  EXPECT_EQ(s["first_seed"], 7);
+  EXPECT_EQ(s["seeds"], nlohmann::json::array({7, 8, 9}));
+  EXPECT_DOUBLE_EQ(s["seconds"].get<double>(), 33.0);
+  EXPECT_DOUBLE_EQ(s["metrics"]["top1"]["mean"].get<double>(), 0.9);
+  EXPECT_NEAR(s["metrics"]["top1"]["std"].get<double>(), 0.1, 1e-12);  // sqrt((0.01 + 0 + 0.01) / 2)
+  EXPECT_DOUBLE_EQ(s["metrics"]["top1"]["min"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(s["metrics"]["top1"]["max"].get<double>(), 1.0);
+  EXPECT_EQ(s["metrics"]["top5"]["values"], nlohmann::json::array({0.95, 1.0, 1.0}));
+  EXPECT_NEAR(s["metrics"]["macro_f1"]["std"].get<double>(), 0.1, 1e-12);
+  EXPECT_EQ(s["runs"][2]["status"], "early-stopped");
+  const std::string table = seed_table(s);
+  EXPECT_NE(table.find("9 (early-stopped)"), std::string::npos) << table;
+  EXPECT_NE(table.find("std (sample, points)      10.00"), std::string::npos) << table;
+
+  const auto one = seed_summary({{1, "o", "completed", m(0.5, 0.9, 0.4), 1.0}});
+  EXPECT_TRUE(one["metrics"]["top1"]["std"].is_null());
+  EXPECT_DOUBLE_EQ(one["metrics"]["top1"]["mean"].get<double>(), 0.5);
+
+  EXPECT_EQ(seed_list(5, 3), (std::vector<std::uint64_t>{5, 6, 7}));
+  EXPECT_EQ(seed_dir("o", 5, 5), fs::path("o"));
+  EXPECT_EQ(seed_dir("o", 5, 6), fs::path("o/seed-6"));
+  EXPECT_EQ(parse_seeds("3"), 3);
+  for (const char* bad : {"0", "-1", "1.5", "2e0", "three", "", "1001", "99999999999"}) {
+    try {
+      (void)parse_seeds(bad);
+      ADD_FAILURE() << "--seeds '" << bad << "' was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage);
+      EXPECT_NE(std::string(e.what()).find(fmt::format("--seeds '{}': expected a whole number", bad)),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_THROW((void)seed_list(std::numeric_limits<std::uint64_t>::max(), 2), Error);
+}
+
+// `train --seeds 2 --seed 5`: seed 5 in OUT (the checkpoint run exports),
+// seed 6 in OUT/seed-6, each the same run as `train --seed S` alone; the
+// summary's figures are the mean and sample std of the seeds' own eval.json.
+TEST(TrainTest, SeveralSeedsTrainOneCheckpointEachAndSummariseTheirSpread) {
+  TempDir d;
+  const auto manifest = make_manifest(d, 16);
+  const auto r = run_cli(train_args(manifest, d / "run", 2, {"--seeds", "2", "--seed", "5", "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto result = nlohmann::json::parse(r.out);
+  const fs::path dirs[] = {d / "run", d / "run/seed-6"};
+  const auto first = load_checkpoint(dirs[0] / "model.ckpt");
+  const auto second = load_checkpoint(dirs[1] / "model.ckpt");
+  EXPECT_EQ(first.meta["training"]["config"]["seed"], 5);
+  EXPECT_EQ(second.meta["training"]["config"]["seed"], 6);
+  EXPECT_FALSE(torch::equal(first.state.at("classifier.1.weight"), second.state.at("classifier.1.weight")));
+  EXPECT_FALSE(fs::exists(d / "run/seed-5"));
+
+  // The top-level figures stay the first seed's (what `inferbench run` reads).
+  const auto eval0 = nlohmann::json::parse(read_file_text(dirs[0] / "eval.json"));
+  const auto eval1 = nlohmann::json::parse(read_file_text(dirs[1] / "eval.json"));
+  EXPECT_EQ(result["test"], eval0["test"]);
+  EXPECT_EQ(result["checkpoint"], (d / "run/model.ckpt").string());
+
+  const auto& s = result["seeds"];
+  EXPECT_EQ(s, nlohmann::json::parse(read_file_text(d / "run/seeds.json")));
+  EXPECT_EQ(s["seeds"], nlohmann::json::array({5, 6}));
+  for (const char* metric : {"top1", "top5", "macro_f1"}) {
+    const double a = eval0["test"][metric].get<double>();
+    const double b = eval1["test"][metric].get<double>();
+    const double mean = (a + b) / 2;
+    const double sd = std::sqrt(((a - mean) * (a - mean) + (b - mean) * (b - mean)) / 1.0);
+    EXPECT_EQ(s["metrics"][metric]["values"], nlohmann::json::array({a, b})) << metric;
+    EXPECT_NEAR(s["metrics"][metric]["mean"].get<double>(), mean, 1e-12) << metric;
+    EXPECT_NEAR(s["metrics"][metric]["std"].get<double>(), sd, 1e-12) << metric;
+    EXPECT_DOUBLE_EQ(s["metrics"][metric]["min"].get<double>(), std::min(a, b)) << metric;
+    EXPECT_DOUBLE_EQ(s["metrics"][metric]["max"].get<double>(), std::max(a, b)) << metric;
+  }
+
+  // Seed 6 of the pair is the run `--seed 6` makes alone.
+  ASSERT_EQ(run_cli(train_args(manifest, d / "six", 2, {"--seed", "6"})).exit_code, 0);
+  expect_same_weights(d / "six/last.ckpt", dirs[1] / "last.ckpt");
+
+  // The text output ends with the table of seeds.
+  const auto text = run_cli(train_args(manifest, d / "run", 2, {"--seeds", "2", "--seed", "5", "--resume"}));
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("2 seeds (test split; " + (d / "run/model.ckpt").string() + " is the first seed's"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("\nstd (sample, points)"), std::string::npos) << text.out;
+
+  // Refused before anything trains, naming the flag and the value.
+  for (const char* bad : {"0", "1.5", "two"}) {
+    const auto refused = run_cli(train_args(manifest, d / "bad", 1, {"--seeds", bad}));
+    EXPECT_EQ(refused.exit_code, 2) << bad;
+    EXPECT_NE(refused.err.find(fmt::format("--seeds '{}': expected a whole number of seeds from 1 to", bad)),
+              std::string::npos)
+        << refused.err;
+    EXPECT_FALSE(fs::exists(d / "bad")) << bad;
+  }
 }
 
 // Waits until `dir` receives a file named `name` by rename (how every
