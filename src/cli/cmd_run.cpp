@@ -8,11 +8,59 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "pipeline/config_schema.h"
 #include "pipeline/run.h"
 
 namespace inferbench::cli {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// The flags of each config flag section, read off the subcommands' own
+// definitions (pipeline/config_schema.h): names, types, lists and checks.
+pipeline::FlagSchema flag_schema(CLI::App& root) {
+  pipeline::FlagSchema schema;
+  for (const auto& [section, words] : pipeline::section_commands()) {
+    CLI::App* cmd = &root;
+    for (const auto& w : words) cmd = cmd->get_subcommand(w);
+    auto& flags = schema[section];
+    for (CLI::Option* o : cmd->get_options()) {
+      if (o->get_lnames().empty() || o->get_lnames().front() == "help") continue;  // positionals, --help
+      pipeline::FlagSpec f;
+      f.name = o->get_lnames().front();
+      f.help = o->get_description();
+      if (o->get_items_expected_max() == 0) {  // a flag (add_flag: expected(0))
+        f.type = pipeline::ValueType::kBool;
+      } else {
+        const std::string type = o->get_type_name().substr(0, o->get_type_name().find(':'));
+        f.type = type == "INT" || type == "UINT" ? pipeline::ValueType::kInteger
+                 : type == "FLOAT"               ? pipeline::ValueType::kNumber
+                                                 : pipeline::ValueType::kString;
+        f.list = o->get_delimiter() != '\0' || o->get_items_expected_max() > 1;
+      }
+      for (int i = 0;; ++i) {
+        CLI::Validator* v = nullptr;
+        try {
+          v = o->get_validator(i);
+        } catch (const CLI::OptionNotFound&) {
+          break;
+        }
+        // The file system is the command's to look at, where it runs.
+        const std::string what = v->get_description();
+        if (!v->get_active() || what == "FILE" || what == "DIR" || what.rfind("PATH", 0) == 0) continue;
+        f.checks.emplace_back([check = *v](const std::string& text) {
+          std::string copy = text;
+          return check(copy);
+        });
+      }
+      flags.push_back(std::move(f));
+    }
+  }
+  return schema;
+}
+
+}  // namespace
 
 void add_run_commands(CLI::App& app, int& exit_code) {
   struct Flags {
@@ -36,7 +84,7 @@ void add_run_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--out", f->out, "Output folder (data, checkpoints, exports, results.db, report)");
   cmd->add_flag("--force", f->force, "Run every stage again, even those that are up to date");
   cmd->add_flag("--print-config", f->print_config, "Print the effective configuration as JSON and exit");
-  cmd->callback([f, &exit_code] {
+  cmd->callback([f, &exit_code, &app] {
     nlohmann::json overlay = nlohmann::json::object();
     std::string source = "defaults";
     if (!f->config.empty()) {
@@ -49,6 +97,7 @@ void add_run_commands(CLI::App& app, int& exit_code) {
     }
     if (!f->data.empty()) overlay["data"] = f->data;
     const nlohmann::json config = pipeline::resolve_config(overlay, source);
+    pipeline::check_config(config, flag_schema(app), source);  // before --print-config shows it
     if (f->print_config) {
       std::fputs((dump_json(config) + "\n").c_str(), stdout);
       return;
