@@ -86,6 +86,7 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
                        .c_str(),
                    stdout);
       }
+      for (const auto& w : result.report["warnings"]) say(fmt::format("warning: {}", w.get<std::string>()));
       say(fmt::format("wrote {} and {}", (out / "scan-manifest.csv").string(), (out / "scan-report.json").string()));
     });
   }
@@ -144,9 +145,9 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
         if (summary.contains("test_per_class")) {
           text += fmt::format("\ntest split balanced to {} images per class\n", summary["test_per_class"].get<long>());
         }
-        for (const auto& w : summary["warnings"]) text += fmt::format("warning: {}\n", w.get<std::string>());
         std::fputs(text.c_str(), stdout);
       }
+      for (const auto& w : summary["warnings"]) say(fmt::format("warning: {}", w.get<std::string>()));
       say(fmt::format("wrote {} and {}", (out / "manifest.csv").string(), (out / "split-summary.json").string()));
     });
   }

@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "common/progress.h"
 #include "data/image.h"
+#include "data/split.h"  // one_class_warning
 
 namespace inferbench::data {
 
@@ -428,6 +429,13 @@ ScanResult scan_dataset(const ScanOptions& options) {
   r["converted_to_rgb8"] = converted;
   r["totals"] = {{"files", result.manifest.entries.size()}, {"used", used}, {"rejected", n_rejected},
                  {"excluded", excluded}};
+  std::vector<std::string> with_images;
+  for (const auto& [cls, per] : counts.items()) {
+    if (!per.empty()) with_images.push_back(cls);
+  }
+  nlohmann::json warnings = nlohmann::json::array();
+  if (const std::string w = one_class_warning(with_images); !w.empty()) warnings.push_back(w);
+  r["warnings"] = warnings;
   r["not_used_by_reason"] = rejected;
   r["duplicate_groups"] = duplicate_groups;
   r["label_conflict_groups"] = conflict_groups;

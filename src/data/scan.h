@@ -31,7 +31,7 @@ std::map<std::string, std::string> read_alias_file(const std::filesystem::path& 
 
 struct ScanResult {
   Manifest manifest;
-  nlohmann::json report;  // counts per class and split, rejections by reason, duplicates
+  nlohmann::json report;  // counts per class and split, rejections by reason, duplicates, warnings
   std::string layout;     // "flat" or "split"
 };
 

@@ -53,6 +53,14 @@ bool is_balancing_reason(const std::string& r) {
 
 }  // namespace
 
+std::string one_class_warning(const std::vector<std::string>& with_images) {
+  if (with_images.size() >= kMinClasses) return "";
+  const std::string which =
+      with_images.empty() ? "no class has usable images" : fmt::format("only one class has usable images ('{}')", with_images[0]);
+  return fmt::format("{}: a classifier needs at least {} classes, and `inferbench train` refuses fewer", which,
+                     kMinClasses);
+}
+
 nlohmann::json split_manifest(Manifest& manifest, const SplitOptions& options) {
   options.validate();
   const bool has_dataset_split = std::any_of(manifest.entries.begin(), manifest.entries.end(), [](const auto& e) {
@@ -119,6 +127,7 @@ nlohmann::json split_manifest(Manifest& manifest, const SplitOptions& options) {
   }
   summary["empty_classes"] = empty;
   for (const auto& c : empty) warnings.push_back(fmt::format("class '{}' has no usable images", c));
+  if (const std::string w = one_class_warning(active); !w.empty()) warnings.push_back(w);
 
   // Balanced test split: every class gets as many test images as the smallest.
   summary["test_balanced"] = options.balance_test;

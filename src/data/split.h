@@ -8,7 +8,9 @@
 // by the same thresholds); the achieved counts are reported.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "data/manifest.h"
 
@@ -32,7 +34,17 @@ struct SplitOptions {
   void validate() const;  // throws Error(kUsage) naming the bad value
 };
 
-// Assigns splits in place and applies balancing. Returns the summary (counts
+// A classifier needs this many classes with usable images; `train` refuses a
+// manifest of fewer classes. `data scan` and `data split` warn (one_class_warning).
+inline constexpr std::size_t kMinClasses = 2;
+
+// The warning for a dataset whose classes with usable images (`with_images`)
+// are fewer than kMinClasses; "" when there are enough.
+std::string one_class_warning(const std::vector<std::string>& with_images);
+
+// Assigns splits in place and applies balancing. The summary's "warnings"
+// name empty classes, classes without validation images, and too few classes
+// (one_class_warning). Returns the summary (counts
 // per class and split, surplus, class weights when asked for).
 nlohmann::json split_manifest(Manifest& manifest, const SplitOptions& options);
 

@@ -185,5 +185,20 @@ TEST(CliTest, AddingImagesAndResplittingKeepsEveryExistingAssignment) {
   for (const auto& e : before.entries) EXPECT_EQ(now.at(e.path), e.split) << e.path;
 }
 
+TEST(CliTest, ScanAndSplitWarnOfAOneClassDatasetOnStderr) {
+  TempDir d;
+  for (int i = 0; i < 6; ++i) testutil::write_image(d / "ds" / "Apple" / fmt(i), testutil::pattern_image(40, 36, 1 + i));
+  const std::string out = (d / "out").string();
+  const std::string warning = "warning: only one class has usable images ('Apple'): a classifier needs at least 2";
+  auto r = run_cli({"data", "scan", (d / "ds").string(), "--out", out, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, warning)) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["warnings"].size(), 1U);  // stdout stays JSON
+  r = run_cli({"data", "split", "--manifest", out + "/scan-manifest.csv", "--out", out, "--no-balance-test"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, warning)) << r.err;
+  EXPECT_FALSE(contains(r.out, "warning")) << r.out;
+}
+
 }  // namespace
 }  // namespace inferbench

@@ -61,6 +61,20 @@ TEST(ScanTest, FlatLayoutUsesEveryGoodImage) {
   }
 }
 
+TEST(ScanTest, FewerThanTwoClassesWithImagesAreWarnedOf) {
+  TempDir d;
+  for (int i = 0; i < 4; ++i) write_image(d / ("ds/Apple/" + std::to_string(i) + ".jpg"), pattern_image(48, 40, 1 + i));
+  testutil::write_text(d / "ds/Banana/broken.jpg", "not an image");  // a folder, but no usable image
+  auto r = scan(d / "ds");
+  EXPECT_EQ(r.manifest.classes, (std::vector<std::string>{"Apple", "Banana"}));
+  ASSERT_EQ(r.report["warnings"].size(), 1U) << r.report.dump();
+  EXPECT_EQ(r.report["warnings"][0], "only one class has usable images ('Apple'): a classifier needs at least 2 "
+                                     "classes, and `inferbench train` refuses fewer");
+  write_image(d / "ds/Banana/ok.jpg", pattern_image(48, 40, 99));
+  r = scan(d / "ds");
+  EXPECT_EQ(r.report["warnings"], nlohmann::json::array());
+}
+
 // The real Kaggle fruit set: MY_data/{train,test,predict}/<class>/img_N.jpeg,
 // with class folders spelled differently between splits.
 TEST(ScanTest, KaggleLikeLayoutMatchesClassesAcrossSplits) {

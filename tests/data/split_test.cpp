@@ -202,6 +202,24 @@ TEST(SplitTest, TrainingBalanceStrategies) {
   }
 }
 
+TEST(SplitTest, FewerThanTwoClassesWithImagesAreWarnedOf) {
+  auto warned = [](const nlohmann::json& summary) {
+    for (const auto& w : summary["warnings"]) {
+      if (w.get<std::string>().find("a classifier needs at least 2 classes") != std::string::npos) return w.get<std::string>();
+    }
+    return std::string();
+  };
+  auto one = flat({{"A", 40}});
+  EXPECT_EQ(warned(split_manifest(one, SplitOptions{})),
+            "only one class has usable images ('A'): a classifier needs at least 2 classes, and `inferbench train` "
+            "refuses fewer");
+  auto none = flat({{"A", 3}});
+  for (auto& e : none.entries) e.status = Status::kRejected;
+  EXPECT_NE(warned(split_manifest(none, no_balance())).find("no class has usable images"), std::string::npos);
+  auto two = flat({{"A", 40}, {"B", 40}});
+  EXPECT_EQ(warned(split_manifest(two, SplitOptions{})), "");
+}
+
 TEST(SplitTest, BadOptionsAndImpossibleBalancingAreErrors) {
   auto m = flat({{"A", 10}});
   SplitOptions opt;
