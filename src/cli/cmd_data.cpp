@@ -114,10 +114,10 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
     auto* d = cmd->add_option("--data", f->dir, "Dataset folder to scan first");
     m->excludes(d);
     add_scan_flags(cmd, f->scan);
-    cmd->add_option("--train", f->split.train, "Training fraction")->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--val", f->split.val, "Validation fraction")->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--test", f->split.test, "Test fraction")->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--seed", f->split.seed, "Seed of the hash-based assignment");
+    cmd->add_option("--train", f->split.train, "Training fraction")->check(CLI::Range(0.0, 1.0))->check(kNotNaN);
+    cmd->add_option("--val", f->split.val, "Validation fraction")->check(CLI::Range(0.0, 1.0))->check(kNotNaN);
+    cmd->add_option("--test", f->split.test, "Test fraction")->check(CLI::Range(0.0, 1.0))->check(kNotNaN);
+    cmd->add_option("--seed", f->split.seed, "Seed of the hash-based assignment")->check(CLI::NonNegativeNumber);
     cmd->add_flag("--ignore-dataset-split", f->ignore_dataset_split,
                   "Re-split a pre-split dataset (train/test folders) instead of keeping its split");
     cmd->add_flag("--no-balance-test", f->no_balance_test,
@@ -164,7 +164,7 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
     cmd->add_option("--out", *out, "Output folder");
     cmd->add_option("--per-class", cfg->images_per_class, "Images per class")->check(CLI::Range(1, 1000000));
     cmd->add_option("--size", cfg->image_size, "Image width and height (pixels)")->check(CLI::Range(32, 4096));
-    cmd->add_option("--seed", cfg->seed, "Random seed");
+    cmd->add_option("--seed", cfg->seed, "Random seed")->check(CLI::NonNegativeNumber);
     cmd->add_option("--format", cfg->format, "jpeg, png or mixed (every 5th image PNG)")
         ->check(CLI::IsMember({"jpeg", "png", "mixed"}));
     cmd->add_option("--quality", cfg->jpeg_quality, "JPEG quality")->check(CLI::Range(1, 100));

@@ -240,8 +240,12 @@ void add_verify(CLI::App& app, int& exit_code) {
   cmd->add_option("--option", f->options, "Backend option backend:key=value (repeatable)");
   cmd->add_option("--threads", f->threads, "Intra-op threads per worker")->check(CLI::Range(1, 1024));
   cmd->add_option("--batch", f->batch, "Batch size")->check(CLI::Range(1, 65536));
-  cmd->add_option("--timeout", f->timeout, "Seconds before a worker is killed")->check(CLI::PositiveNumber);
-  cmd->add_option("--memory-limit", f->memory_mib, "Address-space limit per worker in MiB; 0 = none");
+  cmd->add_option("--timeout", f->timeout, "Seconds before a worker is killed")
+      ->check(CLI::PositiveNumber)
+      ->check(kNotNaN);
+  // At most 2^40 MiB (1 EiB): MiB << 20 must fit in 64 bits (2^44 would wrap to 0, no limit).
+  cmd->add_option("--memory-limit", f->memory_mib, "Address-space limit per worker in MiB; 0 = none")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 40));
   cmd->add_option("--out", f->out, "Output folder (verify.json, one folder per worker)");
   cmd->add_flag("--json", f->json, "Print the results as JSON on stdout");
   cmd->callback([f, &exit_code] {

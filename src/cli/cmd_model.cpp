@@ -27,7 +27,9 @@ void add_model_commands(CLI::App& app, int& /*exit_code*/) {
       ->check(CLI::IsMember(model::known_models()));
   cmd->add_option("--classes", f->classes, "Number of classes")->check(CLI::Range(1, 1000000));
   cmd->add_option("--size", f->size, "Input height and width (pixels)")->check(CLI::Range(1, 8192));
-  cmd->add_option("--width-mult", f->width_mult, "Width multiplier (mobilenet_v2 only)")->check(CLI::PositiveNumber);
+  cmd->add_option("--width-mult", f->width_mult, "Width multiplier (mobilenet_v2 only)")
+      ->check(CLI::PositiveNumber)
+      ->check(kNotNaN);
   cmd->add_flag("--json", f->json, "Print the IR as JSON instead of the table");
   cmd->callback([f] {
     model::BuildOptions opt;

@@ -4,7 +4,24 @@
 // success (e.g. kPartial); failures that end it early throw inferbench::Error.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
 namespace inferbench::cli {
+
+// CLI11's range checks (Range, PositiveNumber, NonNegativeNumber) let NaN
+// through, every comparison with it being false: each real-valued flag adds
+// this one. (Infinity is out of every range already.)
+inline const CLI::Validator kNotNaN{[](std::string& value) -> std::string {
+                                      char* end = nullptr;
+                                      const double v = std::strtod(value.c_str(), &end);
+                                      if (end != value.c_str() && *end == '\0' && std::isnan(v)) {
+                                        return "Value " + value + " is not a number";
+                                      }
+                                      return {};
+                                    },
+                                    "", "NOT_NAN"};
 
 void add_data_commands(CLI::App& app, int& exit_code);
 void add_model_commands(CLI::App& app, int& exit_code);
