@@ -80,7 +80,8 @@ void add_train_commands(CLI::App& app, int& exit_code) {
   cmd->add_option("--seeds", f->seeds,
                   "Train this many seeds (--seed, --seed + 1, ...) and report the mean, sample std and range of the "
                   "test metrics (OUT/seeds.json); the first seed trains in OUT, seed S in OUT/seed-S")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->type_name("INT");  // a whole number, which `run`'s config schema reads off the type name
   cmd->add_option("--out", f->out, "Output folder");
   cmd->add_flag("--resume", c.resume, "Continue the run in OUT from its last finished epoch");
   cmd->add_flag("--force", c.force, "Start over even if OUT holds a run");

@@ -197,5 +197,50 @@ TEST_F(RunCli, AFailingModelDoesNotEndTheStudy) {
   for (const auto& run : store.runs(store.studies()[0].id)) EXPECT_EQ(run.result.model, "mobilenet_v2");
 }
 
+// A model's "train": {"seeds": 2}: two checkpoints (seeds 1 and 2), the
+// first seed's the one exported and benchmarked, the training table with the
+// spread; the seed count is in the train stage's key, so the same config is
+// up to date on a re-run.
+TEST_F(RunCli, SeveralSeedsTrainACheckpointEachAndTheFirstIsBenchmarked) {
+  json c = tiny_config();
+  c["models"] = {{{"model", "mobilenet_v2"},
+                  {"size", 32},
+                  {"train", {{"epochs", 1}, {"threads", 1}, {"augment", "light"}, {"seeds", 2}}}}};
+  c["export"] = {{"format", "onnx"}};
+  testutil::write_text(dir_ / "seeds.json", c.dump());
+  const fs::path out = dir_ / "out";
+  const std::vector<std::string> args{"run", "--config", (dir_ / "seeds.json").string(), "--out", out.string()};
+  const auto r = run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path tdir = out / "train" / "mobilenet_v2";
+  EXPECT_NE(r.err.find("train mobilenet_v2 at 32x32 (1 epochs, 2 seeds)"), std::string::npos) << r.err;
+  const json seeds = json::parse(read_file_text(tdir / "seeds.json"));
+  EXPECT_EQ(seeds["seeds"], json::array({1, 2}));
+  const fs::path dirs[] = {tdir, tdir / "seed-2"};
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(seeds["runs"][i]["dir"], dirs[i].string());
+    EXPECT_TRUE(fs::exists(dirs[i] / "model.ckpt")) << dirs[i];
+    const json eval = json::parse(read_file_text(dirs[i] / "eval.json"));
+    EXPECT_EQ(seeds["runs"][i]["top1"], eval["test"]["top1"]) << dirs[i];
+  }
+  // The stage's stdout (train --json) has the summary; the table shows it.
+  const json result = json::parse(read_file_text(out / "train" / "mobilenet_v2.json"));
+  EXPECT_EQ(result["seeds"], seeds);
+  EXPECT_NE(r.out.find("over seeds: mean ± sample std [min-max]; the first seed's checkpoint is the one exported"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nmobilenet_v2         32     2"), std::string::npos) << r.out;
+  // Only the first seed's checkpoint (and its exports) were benchmarked.
+  const json plan = json::parse(read_file_text(out / "bench" / "plan-32-imagenet.json"));
+  ASSERT_FALSE(plan["artifacts"].empty());
+  for (const auto& a : plan["artifacts"]) EXPECT_EQ(a.get<std::string>().find("seed-2"), std::string::npos) << a;
+  EXPECT_NE(std::find(plan["artifacts"].begin(), plan["artifacts"].end(), (tdir / "model.ckpt").string()),
+            plan["artifacts"].end());
+
+  const auto again = run_cli(args);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(skipped_titles(again.err).count("train mobilenet_v2 at 32x32 (1 epochs, 2 seeds)")) << again.err;
+}
+
 }  // namespace
 }  // namespace inferbench
