@@ -1,8 +1,10 @@
 #include "bench/runner.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <numeric>
 #include <thread>
 
@@ -10,6 +12,8 @@
 #include "bench/stats.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/lock.h"
+#include "common/process.h"
 #include "common/progress.h"
 #include "common/rng.h"
 #include "data/tensor_file.h"
@@ -243,6 +247,22 @@ void fill_summary(results::Result& r, const Summary& s) {
 
 }  // namespace
 
+nlohmann::json load_record(const LoadSeen& load) {
+  nlohmann::json j{{"cores", load.cores}, {"overlapped", false}};
+  if (load.busy_cpu_s < 0 || load.wall_s <= 0) return j;
+  const double others = std::max(0.0, load.busy_cpu_s - load.worker_cpu_s);
+  const double share = others / (load.wall_s * std::max(1, load.cores));
+  const long hz = sysconf(_SC_CLK_TCK);
+  const double resolution = 3.0 * load.cores / static_cast<double>(hz > 0 ? hz : 100);
+  j["wall_s"] = load.wall_s;
+  j["busy_cpu_s"] = load.busy_cpu_s;
+  j["worker_cpu_s"] = load.worker_cpu_s;
+  j["others_cpu_s"] = others;
+  j["others_share"] = share;
+  j["overlapped"] = share > kOverlapShare && others > resolution;
+  return j;
+}
+
 StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
   const std::vector<PlannedRun> runs = expand_plan(spec);
   // Fail early on a missing split (each worker reads and checks it in full).
@@ -253,6 +273,36 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
                                        spec.tensors.string()));
   }
   const auto verify = read_verify(spec.verify_reports);
+
+  // From here on SIGINT/SIGTERM stop the study cleanly (stop_if_signalled).
+  StopSignals stop_signals;
+  // One process per study: a second `--resume` of it (or a second study of
+  // the same name) is refused while this one lives. The lock also tells
+  // readers whether a study marked "running" still has its owner.
+  const FileLock study_lock = FileLock::acquire(
+      study_lock_path(options.database, options.study), fmt::format("inferbench bench, study '{}'", options.study),
+      false,
+      fmt::format("study '{}' of '{}' is being run by another process; wait for it to finish (and --resume it if it "
+                  "stops short)",
+                  options.study, options.database.string()));
+  // One benchmark per machine: a second one waits (or refuses with --no-wait).
+  FileLock machine_lock;
+  if (const fs::path lock = options.machine_lock ? machine_lock_path() : fs::path(); !lock.empty()) {
+    try {
+      machine_lock = FileLock::acquire(
+          lock, fmt::format("inferbench bench, study '{}'", options.study), options.wait_for_machine,
+          "another benchmark is measuring on this machine (bench --no-wait refuses instead of waiting; "
+          "--no-machine-lock or INFERBENCH_MACHINE_LOCK=off measures anyway, and overlapped runs are flagged)",
+          [&](const LockHolder& h) {
+            fmt::print(stderr, "bench: waiting for the machine's benchmark lock '{}', held by {} (--no-wait: refuse instead)\n",
+                       lock.string(), h.describe());
+          },
+          true);
+    } catch (const Error& e) {
+      if (e.code() != ExitCode::kOutput) throw;
+      fmt::print(stderr, "bench: WARNING: measuring without the machine's benchmark lock: {}\n", e.what());
+    }
+  }
 
   results::Store store = results::Store::open(options.database);
   StudyReport report;
@@ -278,11 +328,24 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
     fmt::print(stderr, "bench: WARNING: {}\n", w.get<std::string>());
   }
 
+  // SIGINT/SIGTERM: the run in flight was killed with its worker and is not
+  // recorded; the ones before it are kept, and --resume continues.
+  auto stop_if_signalled = [&] {
+    if (StopSignals::caught() == 0) return;
+    store.set_study_status(study_id, results::StudyStatus::kInterrupted);
+    fail(static_cast<ExitCode>(StopSignals::interrupted_exit_code()),
+         fmt::format("{}: study '{}' marked interrupted with {} of {} runs recorded; --resume continues it",
+                     StopSignals::caught() == SIGINT ? "interrupted" : "terminated", options.study,
+                     report.ran + report.resumed, report.planned));
+  };
+  stop_if_signalled();
+
   const fs::path exe = worker::self_exe();
   Progress progress("bench", runs.size(), "runs");
   int index = 0;
   for (const PlannedRun& run : runs) {
     ++index;
+    stop_if_signalled();
     const nlohmann::json config = run.configuration();
     const std::string key = results::run_key(config);
     if (options.resume && store.has_run(study_id, key)) {
@@ -333,9 +396,17 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
       const int repeats = run.scenario == "cold-start" ? std::max(1, spec.cold_runs) : 1;
       std::vector<double> samples_ms, load_s, first_s;
       worker::Outcome o;
+      LoadSeen load;
+      load.cores = machine_cores();
+      load.busy_cpu_s = 0;
+      const auto loadavg_before = load_average();
       for (int k = 0; k < repeats; ++k) {
         job.dir = fs::absolute(options.work_dir / fmt::format("{:05}-{}", index, k));
         o = worker::run_worker(exe, job, limits);
+        stop_if_signalled();
+        load.wall_s += o.seconds;
+        load.worker_cpu_s += o.cpu_seconds;
+        load.busy_cpu_s = o.machine_busy_seconds < 0 || load.busy_cpu_s < 0 ? -1 : load.busy_cpu_s + o.machine_busy_seconds;
         if (o.status != worker::Status::kOk) break;
         load_s.push_back(o.result.value("load_seconds", 0.0));
         first_s.push_back(o.result.value("first_inference_seconds", 0.0));
@@ -384,6 +455,19 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
         }
         rec.samples = std::move(samples_ms);
       }
+      // What else ran meanwhile: an overlapped run is stored, but flagged.
+      nlohmann::json seen = load_record(load);
+      if (loadavg_before) seen["loadavg_1m_before"] = (*loadavg_before)[0];
+      if (const auto after = load_average()) seen["loadavg_1m_after"] = (*after)[0];
+      if (seen["overlapped"].get<bool>()) {
+        res.summary["overlapped"] = true;
+        if (!res.summary.contains("notes")) res.summary["notes"] = nlohmann::json::array();
+        res.summary["notes"].push_back(fmt::format(
+            "overlapped: other processes used {:.0f}% of the machine's CPU time while it ran (more than {:.0f}%); "
+            "its figures may be skewed",
+            100 * seen["others_share"].get<double>(), 100 * kOverlapShare));
+      }
+      res.summary["load"] = std::move(seen);
     }
     rec.finished_at = results::utc_now();
     store.record_run(rec);
@@ -398,6 +482,10 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
       row["count"] = *res.count;
     }
     if (res.throughput) row["images_per_second"] = *res.throughput;
+    if (res.summary.value("overlapped", false)) {
+      row["overlapped"] = true;
+      ++report.overlapped;
+    }
     report.rows.push_back(row);
     ++report.ran;
     if (rec.status == results::RunStatus::kOk) {
@@ -427,6 +515,7 @@ std::string format_report(const StudyReport& report) {
     }
     if (r.contains("images_per_second")) ips = fmt::format("{:.1f}", r["images_per_second"].get<double>());
     std::string status = r["status"];
+    if (r.value("overlapped", false)) status += " (overlapped)";
     if (r.contains("reason")) status += ": " + r["reason"].get<std::string>();
     out += fmt::format("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>21} {:>9}  {}\n",
                        r["scenario"].get<std::string>(), r["artifact"].get<std::string>(),
@@ -437,6 +526,11 @@ std::string format_report(const StudyReport& report) {
                      "~ = unstable (CV or IQR/median > 10%)\n",
                      report.study, report.planned, report.ran, report.ok, report.failed, report.skipped,
                      report.resumed);
+  if (report.overlapped > 0) {
+    out += fmt::format("WARNING: {} run(s) measured while other processes loaded the machine (overlapped): their "
+                       "figures may be skewed; run them again on a quiet machine\n",
+                       report.overlapped);
+  }
   return out;
 }
 

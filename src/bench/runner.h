@@ -63,15 +63,43 @@ struct StudyOptions {
   bool resume = false;     // continue the named study, skipping its finished runs
   std::filesystem::path work_dir;  // worker folders
   double fp32_peak_seconds = 1.0;  // FMA micro-benchmark length (0 = skip)
+  // The machine-wide benchmark lock (common/lock.h: machine_lock_path()):
+  // taken for the whole study so two benchmarks do not measure at once.
+  bool machine_lock = true;       // false: --no-machine-lock (the load check still flags an overlap)
+  bool wait_for_machine = true;   // false: --no-wait, refuse (exit 8) instead of waiting for the lock
 };
+
+// The load other processes put on the machine while one run's workers ran,
+// from /proc/stat (every core's busy time) less the workers' own CPU time.
+struct LoadSeen {
+  double wall_s = 0;            // the workers' wall-clock time
+  double busy_cpu_s = -1;       // CPU time of every process but this one in that window; -1 unknown
+  double worker_cpu_s = 0;      // the workers' own user + system time
+  int cores = 1;
+};
+// A run is flagged "overlapped" when other processes used more than this
+// share of the machine's CPU time (cores x wall) while it ran, and more than
+// the resolution of /proc/stat (3 clock ticks per core).
+inline constexpr double kOverlapShare = 0.10;
+// {"wall_s", "busy_cpu_s", "worker_cpu_s", "others_cpu_s", "others_share",
+// "cores", "overlapped"} (no figures but "cores" and "overlapped": false when
+// /proc/stat could not be read). Stored as the run's summary.load.
+nlohmann::json load_record(const LoadSeen& load);
 
 struct StudyReport {
   std::string study;
   int planned = 0, ran = 0, ok = 0, failed = 0, skipped = 0, resumed = 0;
+  int overlapped = 0;  // runs measured while other processes loaded the machine (summary.load)
   nlohmann::json rows = nlohmann::json::array();  // one line per run for the console
 };
 
 // Runs the study. Each run's outcome is recorded before the next starts.
+// Takes the study's lock (common/lock.h: study_lock_path) for its whole
+// length, so a second process on the same study (two --resume) gets
+// Error(kExitBusy, exit 8); and the machine lock unless told not to. SIGINT or
+// SIGTERM ends the run in flight (its worker is killed, it is not recorded),
+// marks the study "interrupted" and throws Error(130 or 143); what was
+// recorded is kept and --resume continues.
 StudyReport run_study(const PlanSpec& spec, const StudyOptions& options);
 
 // The console table of a report (one line per run).

@@ -48,7 +48,7 @@ void add_bench(CLI::App& app, int& exit_code) {
            peak_seconds = study_defaults.fp32_peak_seconds;
     std::int64_t min_count = plan_defaults.timing.min_count, max_count = plan_defaults.timing.max_count;
     std::uint64_t seed = plan_defaults.seed, memory_mib = plan_defaults.memory_bytes >> 20;
-    bool resume = false, json = false;
+    bool resume = false, json = false, no_machine_lock = false, no_wait = false;
   };
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
@@ -88,6 +88,11 @@ void add_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("--db", f->db, "Results database (SQLite)");
   cmd->add_option("--study", f->study, "Study name (default: study-<UTC time>)");
   cmd->add_flag("--resume", f->resume, "Continue the named study, skipping runs it already finished");
+  cmd->add_flag("--no-machine-lock", f->no_machine_lock,
+                "Measure without the machine-wide benchmark lock (also: INFERBENCH_MACHINE_LOCK=off; a path there "
+                "moves the lock); runs overlapped by other load are still flagged");
+  cmd->add_flag("--no-wait", f->no_wait,
+                "When another benchmark holds the machine lock, refuse (exit 8) instead of waiting for it");
   cmd->add_option("--peak-seconds", f->peak_seconds, "Length of the FP32 FMA peak measurement; 0 = skip")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--work-dir", f->work, "Worker folders");
@@ -140,10 +145,13 @@ void add_bench(CLI::App& app, int& exit_code) {
     opts.resume = f->resume;
     opts.work_dir = fs::path(f->work) / opts.study;
     opts.fp32_peak_seconds = f->peak_seconds;
+    opts.machine_lock = !f->no_machine_lock;
+    opts.wait_for_machine = !f->no_wait;
     const bench::StudyReport r = bench::run_study(spec, opts);
     if (f->json) {
       std::fputs((dump_json({{"study", r.study}, {"planned", r.planned}, {"ran", r.ran}, {"ok", r.ok},
-                             {"failed", r.failed}, {"skipped", r.skipped}, {"resumed", r.resumed}, {"runs", r.rows}},
+                             {"failed", r.failed}, {"skipped", r.skipped}, {"resumed", r.resumed},
+                             {"overlapped", r.overlapped}, {"runs", r.rows}},
                             2) +
                   "\n")
                      .c_str(),

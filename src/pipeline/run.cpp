@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "common/lock.h"
 #include "common/progress.h"
 #include "model/builders.h"
 #include "model/ir.h"
@@ -240,6 +241,15 @@ int run_study(const json& config, const RunOptions& options) {
   std::error_code ec;
   fs::create_directories(state, ec);
   if (ec) fail(ExitCode::kOutput, fmt::format("'{}': cannot create the folder: {}", state.string(), ec.message()));
+  // One run per output folder. The lock is inherited by the stages and their
+  // workers, so it stays held while anything this run started is alive: a
+  // re-run after a `kill -9` finds a leftover (which should have died with
+  // its parent) instead of racing it for the same files and study.
+  const FileLock out_lock = FileLock::acquire(
+      out / "run.lock", fmt::format("inferbench run --out {}", out.string()), false,
+      fmt::format("'{}' is in use by another `inferbench run` (or a process it started); wait for it to finish or "
+                  "stop it, or choose another --out",
+                  out.string()));
   write_file_atomic(out / "run-config.json", dump_json(config) + "\n");
 
   std::vector<Stage> stages;

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,9 +16,8 @@
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/process.h"
 #include "common/progress.h"
-
-extern char** environ;
 
 namespace inferbench::pipeline {
 
@@ -62,56 +60,61 @@ std::string_view to_string(StageStatus status) {
   return "?";
 }
 
-namespace {
-
-volatile sig_atomic_t g_child = 0;
-
-// Ctrl-C while a stage runs: the child gets it (it stops cleanly, its outputs
-// are written atomically) and this process waits for it, then stops too.
-// Without this, `kill -INT <run>` would end the run and orphan the stage.
-void forward_sigint(int) {
-  if (g_child > 0) kill(static_cast<pid_t>(g_child), SIGINT);
-}
-
-}  // namespace
-
 int run_command(const fs::path& exe, const Command& command) {
+  // Everything the child needs is prepared before fork: after it, only
+  // async-signal-safe calls until exec.
   std::vector<std::string> argv_s{exe.string()};
   argv_s.insert(argv_s.end(), command.args.begin(), command.args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  std::string out = command.stdout_file.string();
-  if (!out.empty()) {
+  int out_fd = -1;
+  if (!command.stdout_file.empty()) {
     std::error_code ec;
     fs::create_directories(command.stdout_file.parent_path(), ec);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    out_fd = open(command.stdout_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out_fd < 0) {
+      fail(ExitCode::kOutput, fmt::format("cannot write '{}': {}", command.stdout_file.string(), std::strerror(errno)));
+    }
   }
-  pid_t pid = 0;
-  struct sigaction forward{}, previous{};
-  forward.sa_handler = forward_sigint;
-  sigemptyset(&forward.sa_mask);
-  sigaction(SIGINT, &forward, &previous);
-  const int rc = posix_spawn(&pid, argv_s[0].c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    sigaction(SIGINT, &previous, nullptr);
-    fail(ExitCode::kInternal, fmt::format("cannot start '{}': {}", argv_s[0], std::strerror(rc)));
+
+  // Ctrl-C or SIGTERM while a stage runs: the child's process group gets it
+  // (the child stops cleanly: its outputs are written atomically, a benchmark
+  // marks its study interrupted), this process waits for it, then stops too
+  // (the caller sees StopSignals::caught()). A second signal kills the group.
+  // The child is in a group of its own and dies with this process (kill -9
+  // included: die_with_parent), so no stage outlives the run.
+  StopSignals stop;
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int err = errno;
+    if (out_fd >= 0) close(out_fd);
+    fail(ExitCode::kInternal, fmt::format("cannot start '{}': {}", argv_s[0], std::strerror(err)));
   }
-  g_child = pid;
+  if (pid == 0) {
+    setpgid(0, 0);
+    die_with_parent(parent);
+    signal(SIGINT, SIG_DFL);  // the handlers are this process's; exec resets them anyway
+    signal(SIGTERM, SIG_DFL);
+    if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
+    execv(argv_s[0].c_str(), argv.data());
+    const char msg[] = "inferbench: cannot start the stage executable\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(127);
+  }
+  setpgid(pid, pid);  // as the child does: whichever runs first, the group exists before a signal is forwarded
+  StopSignals::add_child(pid);
+  if (out_fd >= 0) close(out_fd);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
-      g_child = 0;
-      sigaction(SIGINT, &previous, nullptr);
-      fail(ExitCode::kInternal, fmt::format("waitpid: {}", std::strerror(errno)));
+      const int err = errno;
+      StopSignals::remove_child(pid);
+      fail(ExitCode::kInternal, fmt::format("waitpid: {}", std::strerror(err)));
     }
   }
-  g_child = 0;
-  sigaction(SIGINT, &previous, nullptr);
+  StopSignals::remove_child(pid);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
@@ -243,9 +246,16 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
     hash.clear();  // prepare() and the commands write files
     for (const auto& c : s.commands) {
       r.exit_code = run_command(exe, c);
-      if (s.ok_codes.count(r.exit_code) == 0) break;
+      if (StopSignals::caught() != 0 || s.ok_codes.count(r.exit_code) == 0) break;
     }
     r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (const int code = StopSignals::interrupted_exit_code(); code != 0) {
+      // SIGINT or SIGTERM reached this process: whatever the child made of
+      // it, the run stops here (130 or 143); a re-run resumes.
+      fail(static_cast<ExitCode>(code), fmt::format("{} during '{}'; run again to continue",
+                                                     StopSignals::caught() == SIGINT ? "interrupted" : "terminated",
+                                                     s.name));
+    }
     if (r.exit_code == static_cast<int>(ExitCode::kInterrupted) || r.exit_code == 128 + SIGINT) {
       // The user pressed Ctrl-C: the child saw it too. Stop here; a re-run resumes.
       fail(ExitCode::kInterrupted, fmt::format("interrupted during '{}'; run again to continue", s.name));

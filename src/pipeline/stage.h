@@ -88,7 +88,11 @@ struct Executor {
 };
 
 // Runs `exe args...` with stdout to `stdout_file` (or inherited), stderr
-// inherited, and waits. Returns the exit code, or 128 + signal number.
+// inherited, and waits. Returns the exit code, or 128 + signal number. The
+// child runs in a process group of its own and is killed when this process
+// dies (common/process.h: die_with_parent); SIGINT and SIGTERM received while
+// it runs are forwarded to its group and recorded (StopSignals::caught()),
+// and Executor::run then stops with 130 or 143.
 int run_command(const std::filesystem::path& exe, const Command& command);
 
 }  // namespace inferbench::pipeline

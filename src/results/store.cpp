@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "common/json.h"
+#include "common/lock.h"
 #include "results/sqlite.h"
 
 namespace inferbench::results {
@@ -347,6 +348,14 @@ Study read_study(const Connection& conn, const Statement& s) {
   study.created_at = s.text(2);
   study.plan = parse_stored_json(conn, s.text(3), "study plan");
   study.status = study_status_from_string(s.text(4));
+  // A study marked running whose lock is there but no longer held lost its
+  // owner (kill -9, a crash): it is interrupted, and --resume continues it.
+  // No lock file (a study begun without one): as stored.
+  if (study.status == StudyStatus::kRunning) {
+    const fs::path lock = study_lock_path(conn.path(), study.name);
+    std::error_code ec;
+    if (fs::exists(lock, ec) && !lock_holder(lock)) study.status = StudyStatus::kInterrupted;
+  }
   return study;
 }
 

@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "common/process.h"
 
 namespace inferbench::worker {
 
@@ -94,9 +95,20 @@ bool wait_exit(pid_t pid, double timeout_s) {
       exited = true;  // cannot wait with a timeout; wait4 below blocks
       break;
     }
+    // SIGINT/SIGTERM reached the parent (a live StopSignals): the run in
+    // flight is lost anyway, so the worker's group ends now and the caller
+    // records the interruption.
+    if (r < 0 && StopSignals::caught() != 0) kill(-pid, SIGKILL);
   }
   close(fd);
   return exited;
+}
+
+double own_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 }  // namespace
@@ -121,6 +133,9 @@ Outcome run_worker(const fs::path& exe, const Job& job, const Limits& limits) {
 
   Outcome out;
   const auto start = Clock::now();
+  const std::optional<double> busy_before = machine_busy_cpu_seconds();
+  const double self_before = own_cpu_seconds();
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
     out.status = Status::kSpawnFailed;
@@ -129,6 +144,7 @@ Outcome run_worker(const fs::path& exe, const Job& job, const Limits& limits) {
   }
   if (pid == 0) {
     setpgid(0, 0);  // its own group, so a timeout kills the worker's children too
+    die_with_parent(parent);  // and a parent killed with kill -9 takes it along
     const int err = open(err_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (err >= 0) dup2(err, STDERR_FILENO);
@@ -145,6 +161,8 @@ Outcome run_worker(const fs::path& exe, const Job& job, const Limits& limits) {
     _exit(127);
   }
 
+  setpgid(pid, pid);  // as the child does, so the group exists before anyone signals it
+  StopSignals::add_child(pid);
   const bool exited = wait_exit(pid, limits.timeout_s);
   if (!exited) {
     kill(-pid, SIGKILL);
@@ -153,9 +171,16 @@ Outcome run_worker(const fs::path& exe, const Job& job, const Limits& limits) {
   int status = 0;
   rusage ru{};
   while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    if (StopSignals::caught() != 0) kill(-pid, SIGKILL);
   }
+  StopSignals::remove_child(pid);
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   out.max_rss_kb = ru.ru_maxrss;
+  out.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                    1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+  if (const auto busy_after = machine_busy_cpu_seconds(); busy_before && busy_after) {
+    out.machine_busy_seconds = std::max(0.0, *busy_after - *busy_before - (own_cpu_seconds() - self_before));
+  }
   out.stderr_tail = tail_of(err_file, 20, 4000);
 
   if (!exited) {

@@ -11,7 +11,9 @@
 // killed at the timeout, with its whole process group) or running out of
 // memory (RLIMIT_AS in the child; std::bad_alloc makes the worker exit with
 // kWorkerOutOfMemory) all come back as a WorkerOutcome that says so, with the
-// tail of the worker's stderr, and the parent carries on.
+// tail of the worker's stderr, and the parent carries on. The worker runs in a
+// process group of its own and dies with the parent (kill -9 included:
+// common/process.h), so no worker outlives the study that started it.
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -36,6 +38,9 @@ struct Outcome {
   int signal = 0;      // when a signal ended it
   double seconds = 0;  // wall clock of the whole worker
   std::int64_t max_rss_kb = 0;
+  double cpu_seconds = 0;             // user + system time of the worker (rusage)
+  double machine_busy_seconds = -1;   // busy CPU time of every core while it ran (/proc/stat), less this
+                                      // process's own; -1 unknown
   std::string reason;       // one line: why it failed ("" when ok)
   std::string stderr_tail;  // last lines of its stderr
   nlohmann::json result;    // result.json when it finished (null otherwise)

@@ -146,7 +146,7 @@ TEST_F(BenchCli, AKilledStudyResumesWhereItStopped) {
   ASSERT_GT(worker_pid, 0);
   kill(pid, SIGKILL);
   EXPECT_EQ(testutil::wait_cli(pid), 128 + SIGKILL);
-  kill(worker_pid, SIGKILL);  // its own process group: not killed with the parent
+  kill(worker_pid, SIGKILL);  // gone with its parent already (bench_lifetime_test checks that)
   fs::remove(fifo);           // b no longer hangs
 
   auto rs = runs("resume");
