@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make demo   install, build, and run the main job on the built-in dataset
 #   make test   install, build, and run every test
-# Other targets: build, bench, sanitize, format, clean.
+# Other targets: build, bench, sanitize, fuzz, fuzz-smoke, format, clean.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 DEMO_DIR ?= demo-out
@@ -9,7 +9,7 @@ CMAKE_FLAGS ?=
 # Extra flags for the main job, e.g. RUN_FLAGS="--data path/to/MY_data --config configs/fruit-224.json"
 RUN_FLAGS ?=
 
-.PHONY: setup build test demo bench sanitize format clean
+.PHONY: setup build test demo bench sanitize fuzz-build fuzz fuzz-smoke format clean
 
 setup:
 	scripts/setup.sh
@@ -20,6 +20,7 @@ build: setup
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory fuzz-smoke
 
 demo: build
 	$(BUILD_DIR)/src/cli/inferbench run --out $(DEMO_DIR) $(RUN_FLAGS)
@@ -47,8 +48,29 @@ sanitize: setup
 	$(SANITIZE_ENV) cmake --build $(SANITIZE_DIR) -j $(JOBS)
 	$(SANITIZE_ENV) ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS)
 
+# make fuzz: the libFuzzer harnesses of fuzz/ (one per parser of outside input;
+# clang, ASan + UBSan) in their own build folder, each for FUZZ_SECONDS on its
+# corpus (kept in $(FUZZ_DIR)/fuzz/corpus/); one line per harness with its
+# executions. make fuzz-smoke (part of make test): every saved regression input
+# (fuzz/regressions/) once, then FUZZ_SMOKE_SECONDS of fuzzing each. A finding
+# fails both. FUZZERS="csv image" runs only those. Record: benchmarks/reliability.md.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZERS ?=
+
+fuzz-build: setup
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Fuzz -DINFERBENCH_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+fuzz: fuzz-build
+	fuzz/run.sh fuzz $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-smoke: fuzz-build
+	fuzz/run.sh smoke $(FUZZ_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
+
 format:
 	find src tests benchmarks -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(DEMO_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR) $(DEMO_DIR)

@@ -11,6 +11,8 @@
 # compare our models and weight import with torchvision's own definitions.
 # chromium is one too: the report test opens the HTML report in headless
 # Chromium and checks that every chart rendered.
+# clang + libclang-rt-14-dev (libFuzzer and the sanitizer runtimes, which clang
+# only recommends): the fuzz harnesses (make fuzz; make test runs their smoke).
 # libopenblas0-openmp: libtorch-dev pulls in only the reference BLAS, on
 # which LibTorch eager runs its convolutions outside oneDNN (small spatial
 # sizes, batch 1) and its linear layers 5-10x slower; installing OpenBLAS
@@ -28,6 +30,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   python3 python3-venv python3-numpy python3-torch python3-torchvision
   chromium
+  clang libclang-rt-14-dev
 )
 # npm fetches ECharts (and ONNX Runtime's headers). A Node.js from elsewhere
 # (e.g. NodeSource's nodejs, which provides and conflicts with Debian's npm)

@@ -5,6 +5,7 @@
 #include <jpeglib.h>
 
 #include <csetjmp>
+#include <cstdlib>
 #include <cstdio>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -56,6 +57,15 @@ std::uint16_t le16(Bytes b, std::size_t at) {
 std::uint16_t be16(Bytes b, std::size_t at) {
   return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]);
 }
+std::uint32_t be32(Bytes b, std::size_t at) {
+  return static_cast<std::uint32_t>(be16(b, at)) << 16 | be16(b, at + 2);
+}
+
+// The most pixels an image may declare. Decoders allocate what the header
+// declares before reading any pixel, so a few hundred bytes claiming 60000 x
+// 60000 would take 10 GB (found by fuzz/image.cpp); 2^27 (e.g. 11585 x 11585,
+// 400 MB as RGB) is far past any classifier's dataset image.
+constexpr std::uint64_t kMaxPixels = std::uint64_t{1} << 27;
 
 // What the container says before any pixel is decoded: colour form, and
 // whether the data is complete. Decoders (libjpeg in particular) often return
@@ -66,6 +76,8 @@ struct ContainerInfo {
   std::string why_incomplete;
   std::string color;   // empty = decide from the decoded channels
   int bit_depth = 8;
+  std::uint64_t width = 0;   // as the header declares them; 0 = not found
+  std::uint64_t height = 0;
 };
 
 ContainerInfo inspect_jpeg(Bytes b) {
@@ -94,6 +106,8 @@ ContainerInfo inspect_jpeg(Bytes b) {
       const int components = b[pos + 9];
       info.bit_depth = b[pos + 4];
       info.color = components == 1 ? "gray" : components == 4 ? "cmyk" : "rgb";
+      info.height = be16(b, pos + 5);
+      info.width = be16(b, pos + 7);
     }
     if (marker == 0xDA) {
       found_sos = true;
@@ -124,6 +138,8 @@ ContainerInfo inspect_png(Bytes b) {
     info.why_incomplete = "PNG shorter than its header";
     return info;
   }
+  info.width = be32(b, 16);
+  info.height = be32(b, 20);
   info.bit_depth = b[24];
   switch (b[25]) {
     case 0: info.color = "gray"; break;
@@ -160,6 +176,13 @@ ContainerInfo inspect_bmp(Bytes b) {
     info.complete = false;
     info.why_incomplete = fmt::format("BMP declares {} bytes but has {}", declared, b.size());
   }
+  if (le32(b, 14) == 12) {  // OS/2 BITMAPCOREHEADER: 16-bit sizes
+    info.width = le16(b, 18);
+    info.height = le16(b, 20);
+  } else {  // the height is negative for a top-down bitmap
+    info.width = static_cast<std::uint64_t>(std::abs(static_cast<std::int64_t>(static_cast<std::int32_t>(le32(b, 18)))));
+    info.height = static_cast<std::uint64_t>(std::abs(static_cast<std::int64_t>(static_cast<std::int32_t>(le32(b, 22)))));
+  }
   const int bpp = le16(b, 28);
   info.color = bpp == 32 ? "rgba" : bpp <= 8 ? "palette" : "rgb";
   return info;
@@ -171,6 +194,19 @@ ContainerInfo inspect_webp(Bytes b) {
   if (declared > b.size()) {
     info.complete = false;
     info.why_incomplete = fmt::format("WebP declares {} bytes but has {}", declared, b.size());
+  }
+  // The first chunk's canvas size: VP8X (24-bit sizes - 1), VP8L (14-bit
+  // sizes - 1 after its 0x2f signature), VP8 (14-bit sizes after its start code).
+  if (starts_with(b, {'V', 'P', '8', 'X'}, 12) && b.size() >= 30) {
+    info.width = 1 + (le32(b, 24) & 0xFFFFFF);
+    info.height = 1 + (le32(b, 26) >> 8);
+  } else if (starts_with(b, {'V', 'P', '8', 'L'}, 12) && b.size() >= 25 && b[20] == 0x2F) {
+    const std::uint32_t bits = le32(b, 21);
+    info.width = 1 + (bits & 0x3FFF);
+    info.height = 1 + ((bits >> 14) & 0x3FFF);
+  } else if (starts_with(b, {'V', 'P', '8', ' '}, 12) && b.size() >= 30) {
+    info.width = le16(b, 26) & 0x3FFF;
+    info.height = le16(b, 28) & 0x3FFF;
   }
   return info;
 }
@@ -268,6 +304,12 @@ DecodedImage decode_image(Bytes bytes) {
   if (!info.complete) {
     out.status = DecodeStatus::kTruncated;
     out.message = info.why_incomplete;
+    return out;
+  }
+  if (info.width * info.height > kMaxPixels) {
+    out.status = DecodeStatus::kUndecodable;
+    out.message = fmt::format("{} header declares {} x {} pixels, more than the {} an image may have",
+                              to_string(out.format), info.width, info.height, kMaxPixels);
     return out;
   }
 

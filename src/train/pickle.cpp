@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <bit>
+#include <exception>
 #include <iterator>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/error.h"
 
@@ -74,8 +76,9 @@ namespace {
 // One load(): the stack machine over one pickle.
 class Unpickler {
  public:
-  Unpickler(const Input& in, std::size_t pos, const Hooks& hooks)
-      : file_(in.file), where_(in.where), data_(in.data), pos_(pos), hooks_(hooks) {}
+  // Every container made is also recorded in `made` (see load()).
+  Unpickler(const Input& in, std::size_t pos, const Hooks& hooks, std::vector<std::weak_ptr<Value>>& made)
+      : file_(in.file), where_(in.where), data_(in.data), pos_(pos), hooks_(hooks), made_(made) {}
 
   // Runs to STOP; afterwards pos() is just past it.
   ValuePtr load();
@@ -140,7 +143,15 @@ class Unpickler {
     stack_.resize(m);
     return items;
   }
-  void push(ValuePtr v) { stack_.push_back(std::move(v)); }
+  void push(ValuePtr v) {
+    // A container pushed as it is made (its only owner the argument); list,
+    // dict and tuple are the kinds that hold values.
+    if (v.use_count() == 1 &&
+        (v->kind == Value::Kind::kList || v->kind == Value::Kind::kDict || v->kind == Value::Kind::kTuple)) {
+      made_.push_back(v);
+    }
+    stack_.push_back(std::move(v));
+  }
   void push_tuple(std::vector<ValuePtr> items) {
     auto t = make(Value::Kind::kTuple);
     t->items = std::move(items);
@@ -169,6 +180,7 @@ class Unpickler {
   std::vector<ValuePtr> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, ValuePtr> memo_;
+  std::vector<std::weak_ptr<Value>>& made_;
 };
 
 // LONG1/LONG4: little-endian two's complement of any length.
@@ -408,10 +420,90 @@ ValuePtr Unpickler::load() {
 
 }  // namespace
 
+namespace {
+
+// The containers reachable from `root`, and whether one of them holds itself
+// (directly or through others): an iterative depth-first walk, so that deep
+// nesting cannot overflow the stack.
+bool holds_a_cycle(const Value& root, std::unordered_set<const Value*>& reachable) {
+  std::unordered_set<const Value*> open;  // on the current path
+  struct Frame {
+    const Value* v;
+    std::size_t next;  // index into items, then entries (two children each)
+  };
+  std::vector<Frame> path{{&root, 0}};
+  reachable.insert(&root);
+  open.insert(&root);
+  while (!path.empty()) {
+    Frame& f = path.back();
+    const std::size_t n_items = f.v->items.size();
+    const std::size_t n_children = n_items + 2 * f.v->entries.size();
+    if (f.next == n_children) {
+      open.erase(f.v);
+      path.pop_back();
+      continue;
+    }
+    const std::size_t k = f.next++;
+    const Value* child = k < n_items ? f.v->items[k].get()
+                         : (k - n_items) % 2 == 0 ? f.v->entries[(k - n_items) / 2].first.get()
+                                                  : f.v->entries[(k - n_items) / 2].second.get();
+    if (child == nullptr) continue;
+    if (open.count(child) != 0) return true;
+    if (reachable.insert(child).second) {
+      open.insert(child);
+      path.push_back({child, 0});
+    }
+  }
+  return false;
+}
+
+// Empties every container of `made` still alive: what only a cycle keeps
+// alive is then freed.
+void empty_all(const std::vector<std::weak_ptr<Value>>& made, const std::unordered_set<const Value*>* keep) {
+  for (const auto& w : made) {
+    if (const ValuePtr v = w.lock(); v && (keep == nullptr || keep->count(v.get()) == 0)) {
+      std::vector<ValuePtr> items = std::move(v->items);
+      std::vector<std::pair<ValuePtr, ValuePtr>> entries = std::move(v->entries);
+      v->items.clear();
+      v->entries.clear();
+    }
+  }
+}
+
+}  // namespace
+
+// A pickle can make a container hold itself (APPEND of a list to itself, a
+// memo entry appended into its own contents), which shared ownership never
+// frees (fuzz/pickle.cpp found the leak). torch.save writes no such thing: a
+// cycle in the value is an error, and one in values the pickle dropped, or
+// left behind by an error, is broken up here.
 ValuePtr load(const Input& in, std::size_t& pos, const Hooks& hooks) {
-  Unpickler unpickler(in, pos, hooks);
-  ValuePtr v = unpickler.load();
-  pos = unpickler.pos();
+  std::vector<std::weak_ptr<Value>> made;  // outlives the unpickler's stack and memo
+  ValuePtr v;
+  std::size_t end = pos;
+  std::exception_ptr error;
+  {
+    Unpickler unpickler(in, pos, hooks, made);
+    try {
+      v = unpickler.load();
+      end = unpickler.pos();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+  if (error) {
+    empty_all(made, nullptr);
+    std::rethrow_exception(error);
+  }
+  std::unordered_set<const Value*> reachable;
+  if (holds_a_cycle(*v, reachable)) {
+    v.reset();
+    empty_all(made, nullptr);
+    fail(ExitCode::kInput, fmt::format("'{}': malformed pickle ({}byte {}): a container that holds itself", in.file,
+                                       in.where.empty() ? "" : in.where + " ", end - 1));
+  }
+  empty_all(made, &reachable);
+  pos = end;
   return v;
 }
 

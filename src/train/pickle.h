@@ -21,7 +21,9 @@
 //   on anything, leave the target unchanged: their arguments are dropped.
 // - Containers are shared as Python shares them: a memo entry and the stack
 //   hold the same object. Nested containers of any depth are freed without
-//   recursion. (A container the memo made hold itself is never freed.)
+//   recursion. A container that holds itself (through the memo or DUP) is
+//   malformed (torch.save writes none); one among values the pickle dropped
+//   is freed.
 // - Strings and bytes are kept as their raw bytes (str is not checked to be
 //   UTF-8). Ints are Kind::kInt (int64), but a LONG1/LONG4 of more than 8
 //   bytes is Kind::kBigInt. Kind::kExtension values are made only by hooks.

@@ -5,8 +5,24 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/json_number.h"
 
 namespace inferbench::worker {
+
+namespace {
+
+// A whole number of the job, checked (common/json_number.h): j.value("batch",
+// 1) casts a float unchecked, undefined for 1e30.
+template <std::integral T>
+T whole_or(const nlohmann::json& j, const char* key, T fallback) {
+  if (!j.is_object() || !j.contains(key)) return fallback;
+  if (const auto x = whole_number<T>(j[key])) return *x;
+  fail(ExitCode::kInput, fmt::format("worker job: '{}' must be a whole number in [{}, {}], got {}", key,
+                                     std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
+                                     j[key].dump().substr(0, 80)));
+}
+
+}  // namespace
 
 nlohmann::json to_json(const BenchSpec& b) {
   return {{"scenario", b.scenario},         {"batch", b.batch},
@@ -19,14 +35,14 @@ nlohmann::json to_json(const BenchSpec& b) {
 BenchSpec bench_from_json(const nlohmann::json& j) {
   BenchSpec b;
   b.scenario = j.value("scenario", b.scenario);
-  b.batch = j.value("batch", b.batch);
-  b.warmup_count = j.value("warmup_count", b.warmup_count);
+  b.batch = whole_or(j, "batch", b.batch);
+  b.warmup_count = whole_or(j, "warmup_count", b.warmup_count);
   b.warmup_seconds = j.value("warmup_seconds", b.warmup_seconds);
-  b.min_count = j.value("min_count", b.min_count);
+  b.min_count = whole_or(j, "min_count", b.min_count);
   b.min_seconds = j.value("min_seconds", b.min_seconds);
-  b.max_count = j.value("max_count", b.max_count);
+  b.max_count = whole_or(j, "max_count", b.max_count);
   b.max_seconds = j.value("max_seconds", b.max_seconds);
-  b.concurrency = j.value("concurrency", b.concurrency);
+  b.concurrency = whole_or(j, "concurrency", b.concurrency);
   if (b.scenario != "single-stream" && b.scenario != "batch" && b.scenario != "offline" && b.scenario != "cold-start") {
     fail(ExitCode::kInput, fmt::format("worker job: unknown scenario '{}'", b.scenario));
   }
@@ -70,8 +86,8 @@ Job job_from_json(const nlohmann::json& j) {
     job.options = j.value("options", backends::Options{});
     job.tensors = j.at("tensors").get<std::string>();
     job.dir = j.at("dir").get<std::string>();
-    job.threads = j.value("threads", job.threads);
-    job.batch = j.value("batch", job.batch);
+    job.threads = whole_or(j, "threads", job.threads);
+    job.batch = whole_or(j, "batch", job.batch);
     job.write_logits = j.value("write_logits", job.write_logits);
   } catch (const nlohmann::json::exception& e) {
     fail(ExitCode::kInput, fmt::format("malformed worker job: {}", e.what()));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -125,6 +126,37 @@ TEST(ImageTest, ReportsBrokenFilesWithoutThrowing) {
   for (std::size_t i = 60; i < 200 && i < bad_png.size() - 20; ++i) bad_png[i] ^= 0x5A;
   d = decode(bad_png);
   EXPECT_NE(d.status, DecodeStatus::kOk);
+}
+
+// Found by fuzz/image.cpp (fuzz/regressions/image/): a small file whose header
+// declares a huge image made the decoder allocate all of it first (a 732-byte
+// JPEG asked for 12.5 GB). Refused from the header, naming the size.
+TEST(ImageTest, RefusesHeadersThatDeclareHugeImages) {
+  auto jpg = encode_image(".jpg", pattern_image(16, 16, 6));
+  std::size_t sof = 0;
+  for (std::size_t i = 2; i + 9 < jpg.size(); ++i) {
+    if (jpg[i] == 0xFF && jpg[i + 1] == 0xC0) {
+      sof = i;
+      break;
+    }
+  }
+  ASSERT_NE(sof, 0U);
+  for (const std::size_t at : {sof + 5, sof + 7}) {  // height, width: 12000 (0x2EE0) each
+    jpg[at] = 0x2E;
+    jpg[at + 1] = 0xE0;
+  }
+  auto d = decode(jpg);
+  EXPECT_EQ(d.status, DecodeStatus::kUndecodable);
+  EXPECT_NE(d.message.find("declares 12000 x 12000 pixels"), std::string::npos) << d.message;
+
+  auto bmp = encode_image(".bmp", pattern_image(64, 64, 7));
+  const std::int32_t width = 12000;
+  const std::int32_t height = -12000;  // top-down
+  std::memcpy(bmp.data() + 18, &width, 4);
+  std::memcpy(bmp.data() + 22, &height, 4);
+  d = decode(bmp);
+  EXPECT_EQ(d.status, DecodeStatus::kUndecodable);
+  EXPECT_NE(d.message.find("declares 12000 x 12000 pixels"), std::string::npos) << d.message;
 }
 
 }  // namespace
