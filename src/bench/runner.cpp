@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <csignal>
 #include <numeric>
+#include <optional>
 #include <thread>
+#include <tuple>
 
+#include "artifact/identity.h"
 #include "bench/environment.h"
 #include "bench/stats.h"
 #include "common/error.h"
@@ -45,9 +48,53 @@ std::uint64_t file_bytes(const fs::path& artifact) {
   return total;
 }
 
-// verify.json rows by (artifact file name, backend).
-std::map<std::pair<std::string, std::string>, nlohmann::json> read_verify(const std::vector<fs::path>& reports) {
-  std::map<std::pair<std::string, std::string>, nlohmann::json> out;
+// Accuracy and parity from verify.json files, by (model, content hash of the
+// artifact, backend): a run gets its own artifact's figures whatever its file
+// is called (every model's checkpoint is `model.ckpt`; joining by file name
+// once gave every libtorch row the last model's top-1).
+class VerifyIndex {
+ public:
+  void add(const std::string& model, const std::string& hash, const std::string& backend, nlohmann::json figures) {
+    rows_[{model, hash, backend}] = std::move(figures);
+  }
+  // The figures for the run's artifact in the run's backend, or null. Hashes
+  // each artifact once, and only when some report was given.
+  [[nodiscard]] const nlohmann::json* find(const PlannedRun& run) const {
+    if (rows_.empty()) return nullptr;
+    auto h = hashes_.find(run.artifact.string());
+    if (h == hashes_.end()) h = hashes_.emplace(run.artifact.string(), artifact::content_identity(run.artifact)).first;
+    const auto it = rows_.find({run.description.model, h->second, run.backend});
+    return it == rows_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<std::tuple<std::string, std::string, std::string>, nlohmann::json> rows_;
+  mutable std::map<std::string, std::string> hashes_;
+};
+
+// The model and content hash a verify report gives for a file; a report
+// written before it recorded them (or its row) falls back on the file itself,
+// when it is still there. nullopt (with a warning) when neither.
+std::optional<std::pair<std::string, std::string>> verified_identity(const nlohmann::json& j, const char* path_key,
+                                                                     const char* model_key, const char* hash_key,
+                                                                     const fs::path& report) {
+  const fs::path file = j.value(path_key, "");
+  std::string model = j.value(model_key, ""), hash = j.value(hash_key, "");
+  std::error_code ec;
+  if ((model.empty() || hash.empty()) && !file.empty() && fs::is_regular_file(file, ec)) {
+    if (model.empty()) model = artifact::describe(file).model;
+    if (hash.empty()) hash = artifact::content_identity(file);
+  }
+  if (hash.empty()) {
+    fmt::print(stderr, "bench: WARNING: '{}': no content hash for '{}' and no such file: its accuracy is not joined\n",
+               report.string(), file.string());
+    return std::nullopt;
+  }
+  return std::make_pair(model, hash);
+}
+
+VerifyIndex read_verify(const std::vector<fs::path>& reports) {
+  VerifyIndex out;
   for (const auto& p : reports) {
     nlohmann::json j;
     try {
@@ -55,14 +102,27 @@ std::map<std::pair<std::string, std::string>, nlohmann::json> read_verify(const 
     } catch (const nlohmann::json::exception& e) {
       fail(ExitCode::kInput, fmt::format("'{}': not a verify report: {}", p.string(), e.what()));
     }
+    // Per-image results pair only on the same test images (bench compare checks it).
+    const std::string test_set = j.value("test_set", "");
     for (const auto& row : j.value("results", nlohmann::json::array())) {
-      const std::string name = fs::path(row.value("artifact", "")).filename().string();
-      out[{name, row.value("backend", "")}] = row;
+      const auto id = verified_identity(row, "artifact", "model", "artifact_hash", p);
+      if (!id) continue;
+      nlohmann::json figures = nlohmann::json::object();
+      for (const char* k : {"status", "top1", "agreement", "max_abs_diff", "mean_abs_diff", "count", "correct", "mcnemar"}) {
+        if (row.contains(k)) figures[k] = row[k];
+      }
+      if (!test_set.empty()) figures["test_set"] = test_set;
+      out.add(id->first, id->second, row.value("backend", ""), std::move(figures));
     }
     if (j.contains("reference") && j["reference"].is_object()) {
-      const std::string name = fs::path(j.value("checkpoint", "")).filename().string();
-      out[{name, "libtorch"}] = {{"status", "reference"}, {"top1", j["reference"].value("top1", 0.0)},
-                                 {"agreement", 1.0}, {"max_abs_diff", 0.0}};
+      const auto id = verified_identity(j, "checkpoint", "checkpoint_model", "checkpoint_hash", p);
+      if (!id) continue;
+      nlohmann::json figures{{"status", "reference"}, {"top1", j["reference"].value("top1", 0.0)},
+                             {"agreement", 1.0}, {"max_abs_diff", 0.0}};
+      if (j.contains("count")) figures["count"] = j["count"];
+      if (j.contains("reference_correct")) figures["correct"] = j["reference_correct"];
+      if (!test_set.empty()) figures["test_set"] = test_set;
+      out.add(id->first, id->second, "libtorch", std::move(figures));
     }
   }
   return out;
@@ -368,11 +428,7 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
     res.batch = run.batch;
     res.threads = run.threads;
     res.summary["model_file_bytes"] = file_bytes(run.artifact);
-    if (auto it = verify.find({res.artifact, run.backend}); it != verify.end()) {
-      for (const char* k : {"status", "top1", "agreement", "max_abs_diff", "mean_abs_diff"}) {
-        if (it->second.contains(k)) res.summary["verify"][k] = it->second[k];
-      }
-    }
+    if (const nlohmann::json* v = verify.find(run)) res.summary["verify"] = *v;
     nlohmann::json row{{"scenario", run.scenario}, {"artifact", res.artifact}, {"backend", run.backend},
                        {"batch", run.batch},       {"threads", run.threads}};
 

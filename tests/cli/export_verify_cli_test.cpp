@@ -6,8 +6,12 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/files.h"
+#include "common/hash.h"
+#include "data/manifest.h"
+#include "data/tensor_file.h"
 #include "testutil/checkpoint_fixture.h"
 #include "testutil/fixtures.h"
 
@@ -160,6 +164,113 @@ TEST_F(ExportVerifyCli, BadInputsHaveClearErrorsAndCodes) {
   // (export wrote the checkpoint's sidecar, so the worker knows the size before loading it)
   EXPECT_NE(r.err.find("expects 32x32 images, the tensors in"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("are 16x16"), std::string::npos) << r.err;
+}
+
+// A test split of 60 images whose classes are 30, 20 and 10 of them: models
+// that lean to different classes then differ in top-1 even untrained.
+fs::path unbalanced_split(const fs::path& dir) {
+  data::Manifest manifest;
+  manifest.classes = {"class0", "class1", "class2"};
+  for (int i = 0; i < 60; ++i) {
+    const auto path = testutil::write_image(dir / "images" / ("img" + std::to_string(i) + ".png"),
+                                            testutil::pattern_image(40, 36, 5000 + static_cast<std::uint64_t>(i)));
+    data::ManifestEntry e;
+    e.path = path.string();
+    e.label = manifest.classes[i < 30 ? 0U : i < 50 ? 1U : 2U];
+    e.split = data::Split::kTest;
+    e.hash = content_hash(std::span<const std::uint8_t>(read_file_bytes(path)));
+    e.format = "png";
+    manifest.entries.push_back(e);
+  }
+  data::export_split_tensors(manifest, data::Split::kTest, data::PreprocessConfig::preset("imagenet", 32),
+                             dir / "tensors", 1);
+  return dir / "tensors";
+}
+
+// The main job's layout: one folder per model, each checkpoint called
+// `model.ckpt` and each export folder holding files of the same names, every
+// model verified on its own. A bench of them all must give every row its own
+// artifact's accuracy: the join is by model and content, not by file name (it
+// once gave every libtorch row the last report's top-1).
+TEST_F(ExportVerifyCli, EveryBenchRowCarriesItsOwnModelsAccuracy) {
+  const fs::path root = dir_->path() / "study";
+  const fs::path split = unbalanced_split(root / "split");
+  struct Model {
+    std::string name;
+    testutil::CheckpointSpec spec;
+    fs::path checkpoint, report;
+  };
+  std::vector<Model> models(3);
+  models[0].name = "a";
+  models[1].name = "b";
+  models[1].spec.seed = 2;  // the same architecture, other weights: the same file names, other figures
+  models[2].name = "c";
+  models[2].spec.architecture = "efficientnet_b0";
+  std::vector<std::string> checkpoints;
+  std::vector<std::string> bench{"--tensors", split.string(), "--backends", "libtorch,torchscript",
+                                 "--scenarios", "single-stream", "--db", (root / "results.db").string(), "--study",
+                                 "three", "--work-dir", (root / "work").string(), "--warmup", "1",
+                                 "--warmup-seconds", "0", "--min-count", "5", "--min-seconds", "0",
+                                 "--peak-seconds", "0", "--threads", "1"};
+  for (Model& m : models) {
+    if (m.spec.architecture == "mobilenet_v2") m.spec.width_mult = 0.25;
+    m.spec.image_size = 32;
+    const fs::path made = testutil::make_checkpoint(root / m.name / "checkpoint", m.spec);
+    m.checkpoint = made.parent_path() / "model.ckpt";
+    fs::rename(made, m.checkpoint);
+    const fs::path exports = root / m.name / "export";
+    auto r = run_cli({"--quiet", "export", m.checkpoint.string(), "--format", "torchscript", "--out", exports.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const fs::path vout = root / m.name / "verify";
+    r = run_cli({"--quiet", "verify", "--checkpoint", m.checkpoint.string(), "--tensors", split.string(), "--dir",
+                 exports.string(), "--backends", "torchscript", "--out", vout.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    m.report = vout / "verify.json";
+    checkpoints.push_back(m.checkpoint.string());
+    bench.insert(bench.end(), {"--dir", exports.string(), "--verify", m.report.string()});
+  }
+  // The models must differ in accuracy, or a wrong join could not show.
+  std::set<double> top1s;
+  std::string listed;
+  for (const Model& m : models) {
+    top1s.insert(verify_json(m.report.parent_path())["reference"]["top1"].get<double>());
+    listed += " " + verify_json(m.report.parent_path())["reference"]["top1"].dump();
+  }
+  ASSERT_EQ(top1s.size(), models.size()) << "the fixture's models must differ in top-1:" << listed;
+
+  checkpoints.insert(checkpoints.begin(), {"--quiet", "bench"});
+  bench.insert(bench.begin(), checkpoints.begin(), checkpoints.end());
+  auto r = run_cli(bench);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = run_cli({"results", "--db", (root / "results.db").string(), "export", "three"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto runs = nlohmann::json::parse(r.out)["runs"];
+  ASSERT_EQ(runs.size(), 2 * models.size()) << r.out;  // each model's checkpoint on libtorch, its .pt on torchscript
+  for (const auto& run : runs) {
+    const fs::path artifact = run["configuration"]["artifact"].get<std::string>();
+    const Model* own = nullptr;
+    for (const Model& m : models) {
+      if (artifact.string().rfind((root / m.name).string() + "/", 0) == 0) own = &m;
+    }
+    ASSERT_NE(own, nullptr) << artifact;
+    const auto v = verify_json(own->report.parent_path());
+    EXPECT_EQ(run["status"], "ok") << artifact << ": " << run["reason"];
+    const auto& figures = run["result"]["summary"]["verify"];
+    ASSERT_TRUE(figures.is_object()) << artifact << ": no verify figures";
+    if (run["result"]["backend"] == "libtorch") {
+      EXPECT_EQ(figures["status"], "reference") << artifact;
+      EXPECT_EQ(figures["top1"], v["reference"]["top1"]) << artifact;
+      EXPECT_EQ(figures["correct"], v["reference_correct"]) << artifact;
+    } else {
+      ASSERT_EQ(v["results"].size(), 1U);
+      EXPECT_EQ(figures["top1"], v["results"][0]["top1"]) << artifact;
+      EXPECT_EQ(figures["agreement"], v["results"][0]["agreement"]) << artifact;
+      EXPECT_EQ(figures["correct"], v["results"][0]["correct"]) << artifact;
+    }
+    // What the Wilson interval and McNemar's test are computed on.
+    EXPECT_EQ(figures["count"], 60) << artifact;
+    EXPECT_EQ(figures["test_set"], v["test_set"]) << artifact;
+  }
 }
 
 }  // namespace
