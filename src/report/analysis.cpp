@@ -111,6 +111,16 @@ std::optional<double> verify_figure(const results::RunRecord& run, const char* k
   return number_at(*it, key);
 }
 
+std::optional<bench::Interval> top1_interval(const results::RunRecord& run) {
+  const auto top1 = verify_figure(run, "top1");
+  const auto count = verify_figure(run, "count");
+  if (!top1 || !count || *count < 1 || !(*top1 >= 0 && *top1 <= 1)) return std::nullopt;
+  const auto n = static_cast<std::size_t>(std::llround(*count));
+  // verify's top-1 is correct / count, so this recovers the count of images right.
+  const auto k = std::min(n, static_cast<std::size_t>(std::llround(*top1 * static_cast<double>(n))));
+  return bench::wilson_interval(k, n);
+}
+
 std::optional<double> model_file_mib(const results::RunRecord& run) {
   const auto bytes = number_at(run.result.summary, "model_file_bytes");
   if (!bytes || *bytes <= 0) return std::nullopt;

@@ -66,6 +66,10 @@ SpeedUp speed_up(const std::vector<double>& baseline, const std::vector<double>&
 // Figures a run carries in Result::summary (verify's accuracy and parity,
 // the artifact's size); nullopt when absent.
 std::optional<double> verify_figure(const results::RunRecord& run, const char* key);  // "top1", "agreement", ...
+// The 95% Wilson interval (bench::wilson_interval) of the run's verify top-1
+// on the images verified (summary verify.count); nullopt without a top-1 or a
+// count (results recorded before verify kept the count).
+std::optional<bench::Interval> top1_interval(const results::RunRecord& run);
 std::optional<double> model_file_mib(const results::RunRecord& run);
 std::optional<double> peak_rss_mib(const results::RunRecord& run);
 // Cold-start: medians over the fresh workers of load and first inference, in

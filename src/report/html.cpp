@@ -116,6 +116,16 @@ void throughput_charts(const StudyView& view, json& charts, json& notes) {
   if (charts.size() == before) notes["throughput"] = "No successful batch or offline runs in this study.";
 }
 
+// A point's top-1 interval in percent (y_lo, y_hi) and the images it rests on,
+// when the run recorded how many were verified.
+void add_interval(json& point, const Row& r) {
+  if (const auto ci = top1_interval(r.run)) {
+    point["y_lo"] = 100.0 * ci->lo;
+    point["y_hi"] = 100.0 * ci->hi;
+    point["images"] = *verify_figure(r.run, "count");
+  }
+}
+
 void pareto_chart(const StudyView& view, json& charts, json& notes) {
   std::vector<const Row*> rows;
   std::vector<TradeOff> points;
@@ -138,10 +148,12 @@ void pareto_chart(const StudyView& view, json& charts, json& notes) {
     json pts = json::array();
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (rows[i]->model != model) continue;
-      pts.push_back({{"label", item_label(*rows[i])},
-                     {"x", points[i].latency_ms},
-                     {"y", 100.0 * points[i].top1},
-                     {"optimal", static_cast<bool>(on[i])}});
+      json p{{"label", item_label(*rows[i])},
+             {"x", points[i].latency_ms},
+             {"y", 100.0 * points[i].top1},
+             {"optimal", static_cast<bool>(on[i])}};
+      add_interval(p, *rows[i]);
+      pts.push_back(std::move(p));
       if (on[i]) front_index.push_back(i);
     }
     if (!pts.empty()) groups.push_back({{"name", model}, {"points", pts}});
@@ -149,14 +161,17 @@ void pareto_chart(const StudyView& view, json& charts, json& notes) {
   std::sort(front_index.begin(), front_index.end(),
             [&](std::size_t a, std::size_t b) { return points[a].latency_ms < points[b].latency_ms; });
   for (std::size_t i : front_index) {
-    front.push_back({{"label", item_label(*rows[i])}, {"x", points[i].latency_ms}, {"y", 100.0 * points[i].top1}});
+    json p{{"label", item_label(*rows[i])}, {"x", points[i].latency_ms}, {"y", 100.0 * points[i].top1}};
+    add_interval(p, *rows[i]);
+    front.push_back(std::move(p));
   }
   charts.push_back({{"id", "pareto"},
                     {"section", "pareto"},
                     {"kind", "pareto"},
                     {"title", "Accuracy against latency: the Pareto front"},
                     {"subtitle", fmt::format("{} choices (model, backend, artifact); the dashed line joins the {} that "
-                                             "no other choice beats on both; up and left is better",
+                                             "no other choice beats on both; error bars: 95% Wilson interval of "
+                                             "top-1 on the images verified; up and left is better",
                                              rows.size(), front.size())},
                     {"x_name", "single-stream median latency (ms)"},
                     {"y_name", "top-1 accuracy (%)"},
@@ -301,8 +316,12 @@ std::string pareto_list(const json& data) {
     if (c["id"] != "pareto") continue;
     std::string out = "<p class=\"intro\">On the Pareto front, fastest first:</p>\n<ol class=\"front\">\n";
     for (const auto& p : c["front"]) {
-      out += fmt::format("<li>{}: {:.3f} ms, top-1 {:.2f}%</li>\n", html_escape(p["label"].get<std::string>()),
-                         p["x"].get<double>(), p["y"].get<double>());
+      const std::string ci = p.contains("y_lo") ? fmt::format(" [95% CI {:.2f}, {:.2f}; {} images]",
+                                                               p["y_lo"].get<double>(), p["y_hi"].get<double>(),
+                                                               p["images"].get<double>())
+                                                 : "";
+      out += fmt::format("<li>{}: {:.3f} ms, top-1 {:.2f}%{}</li>\n", html_escape(p["label"].get<std::string>()),
+                         p["x"].get<double>(), p["y"].get<double>(), ci);
     }
     return out + "</ol>\n";
   }
@@ -444,8 +463,8 @@ std::string render_html(const StudyView& view, const std::string& title, const H
   h += section("summary", "Summary",
                "Per model: the fastest configuration for single-stream latency (median with its 95% bootstrap "
                "interval; ~ = unstable) and the one with the highest throughput, each with its verify top-1 accuracy "
-               "and parity against the reference (top-1 agreement, max |logit difference|), and the baseline's "
-               "figures for reference.",
+               "(with its 95% Wilson interval on the images verified) and parity against the reference (top-1 "
+               "agreement, max |logit difference|), and the baseline's figures for reference.",
                data,
                summary.rows.empty() ? "<p class=\"note\">No runs in this study.</p>\n" : to_html(summary, "summary"));
   const Table failures = failures_table(view);

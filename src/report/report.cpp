@@ -66,7 +66,7 @@ std::string summary_table(results::Store& store, std::int64_t study_id, const st
   return to_text(summary_rows(view)) +
          fmt::format(
              "study '{}': {}; latencies in ms per request; ~ = unstable (CV or IQR/median > 10%); "
-             "top-1 and parity from `inferbench verify`\n",
+             "top-1 [95% Wilson interval on the images verified] and parity from `inferbench verify`\n",
              view.study.name, run_counts(view));
 }
 

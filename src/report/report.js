@@ -155,15 +155,46 @@
     o.tooltip.trigger = 'item';
     o.tooltip.formatter = function (p) {
       var d = p.data;
+      if (!d || !d.value) return '';
       return '<b>' + esc(d.name) + '</b><br>median ' + num(d.value[0]) + ' ms<br>top-1 ' +
-          d.value[1].toFixed(2) + '%' + (d.optimal ? '<br>on the Pareto front' : '');
+          d.value[1].toFixed(2) + '%' +
+          (d.lo !== undefined ? ' (95% CI ' + d.lo.toFixed(2) + ' to ' + d.hi.toFixed(2) + '%, ' + d.images +
+                                ' images)' : '') +
+          (d.optimal ? '<br>on the Pareto front' : '');
     };
     o.series = c.groups.map(function (g) {
       return {name: g.name, type: 'scatter', symbolSize: 11, z: 3,
               data: g.points.map(function (p) {
-                return {name: p.label, value: [p.x, p.y], optimal: p.optimal};
+                return {name: p.label, value: [p.x, p.y], optimal: p.optimal, lo: p.y_lo, hi: p.y_hi,
+                        images: p.images};
               })};
     });
+    // The top-1 intervals as vertical error bars (points without one have none).
+    var bars = [];
+    c.groups.forEach(function (g) {
+      g.points.forEach(function (p) {
+        if (p.y_lo !== undefined) bars.push([p.x, p.y_lo, p.y_hi]);
+      });
+    });
+    if (bars.length) {
+      o.series.push({
+        name: '95% CI of top-1', type: 'custom', z: 2, silent: true,
+        itemStyle: {color: '#555'},
+        encode: {x: 0, y: [1, 2]},
+        data: bars,
+        renderItem: function (params, api) {
+          var lo = api.coord([api.value(0), api.value(1)]);
+          var hi = api.coord([api.value(0), api.value(2)]);
+          var w = 5;
+          var style = {stroke: '#555', lineWidth: 1.2};
+          return {type: 'group', children: [
+            {type: 'line', shape: {x1: lo[0], y1: lo[1], x2: hi[0], y2: hi[1]}, style: style},
+            {type: 'line', shape: {x1: lo[0] - w, y1: lo[1], x2: lo[0] + w, y2: lo[1]}, style: style},
+            {type: 'line', shape: {x1: hi[0] - w, y1: hi[1], x2: hi[0] + w, y2: hi[1]}, style: style}
+          ]};
+        }
+      });
+    }
     o.series.push({
       name: 'Pareto front', type: 'line', z: 4, symbol: 'diamond', symbolSize: 17,
       lineStyle: {type: 'dashed', width: 2, color: '#222'},

@@ -46,8 +46,21 @@ std::string ci_cell(const results::RunRecord& r) {
   return fmt::format("[{:.3f}, {:.3f}]", *r.result.ci_lo, *r.result.ci_hi);
 }
 
+// Where a throughput was reached: "batch 32" in the batch scenario (not
+// "batch 32, batch"), "offline, batch 8" in another.
 std::string where(const results::Result& x) {
-  return fmt::format("batch {}, {}", x.batch, x.scenario);
+  if (x.scenario == "batch") return fmt::format("batch {}", x.batch);
+  return fmt::format("{}, batch {}", x.scenario, x.batch);
+}
+
+// "87.9% [85.6, 89.9]": verify's top-1 with its 95% Wilson interval on the
+// images verified; the top-1 alone when the run has no count of them.
+std::string top1_cell(const results::RunRecord& r, int decimals) {
+  const auto top1 = verify_figure(r, "top1");
+  if (!top1) return kNone;
+  const auto ci = top1_interval(r);
+  if (!ci) return pct(top1, decimals);
+  return fmt::format("{} [{:.{}f}, {:.{}f}]", pct(top1, decimals), 100 * ci->lo, decimals, 100 * ci->hi, decimals);
 }
 
 std::string speedup_cell(const Row& row) {
@@ -95,15 +108,15 @@ std::string escape_markdown_cell(std::string_view s) {
 Table summary_rows(const StudyView& view) {
   const std::string& b = view.baseline;
   Table t;
-  t.headers = {"model",     "fastest single-stream", "median ms", "95% CI", "top-1", "agree",
-               "max|diff|", "highest throughput",    "img/s",     "at",     "top-1", "agree",
+  t.headers = {"model",     "fastest single-stream", "median ms", "95% CI", "top-1 [95% CI]", "agree",
+               "max|diff|", "highest throughput",    "img/s",     "at",     "top-1 [95% CI]", "agree",
                "max|diff|", b + " median ms",        b + " img/s"};
   t.right = {false, false, true, true, true, true, true, false, true, false, true, true, true, true, true};
   for (const ModelSummary& m : model_summaries(view)) {
     std::vector<std::string> cells{m.model};
     auto accuracy = [&](const Row* r) {
       if (r == nullptr) return std::vector<std::string>{kNone, kNone, kNone};
-      return std::vector<std::string>{pct(verify_figure(r->run, "top1")), pct(verify_figure(r->run, "agreement")),
+      return std::vector<std::string>{top1_cell(r->run, 1), pct(verify_figure(r->run, "agreement")),
                                       sci(verify_figure(r->run, "max_abs_diff"))};
     };
     if (m.fastest != nullptr) {
@@ -141,7 +154,7 @@ Table runs_table(const StudyView& view) {
                "p99 ms",
                "img/s",
                "speed-up vs " + view.baseline + " (95% CI)",
-               "top-1",
+               "top-1 [95% CI]",
                "agreement",
                "status"};
   t.right = {false, false, false, false, false, true, true, true, true, true, true, true, true, false};
@@ -150,7 +163,7 @@ Table runs_table(const StudyView& view) {
     const auto& x = r.result;
     t.rows.push_back({row.model, x.artifact, x.precision, x.backend, x.scenario, std::to_string(x.batch),
                       std::to_string(x.threads), median_cell(r), ms(x.p99), ips(x.throughput), speedup_cell(row),
-                      pct(verify_figure(r, "top1"), 2), pct(verify_figure(r, "agreement"), 2), status_cell(r)});
+                      top1_cell(r, 2), pct(verify_figure(r, "agreement"), 2), status_cell(r)});
   }
   return t;
 }
@@ -333,7 +346,8 @@ std::string render_markdown(const StudyView& view, const std::string& title) {
   md += fmt::format(
       "Study `{}` (started {}, {}): {}. Baseline: {}. Latencies are milliseconds per request (one batch); "
       "medians with their 95% bootstrap interval; `~` marks an unstable run (CV or IQR/median > 10%). Top-1 and "
-      "agreement come from `inferbench verify` on the test split.\n\n",
+      "agreement come from `inferbench verify` on the test split; top-1 is shown with its 95% Wilson interval on the "
+      "number of images verified.\n\n",
       view.study.name, view.study.created_at, results::to_string(view.study.status), run_counts(view), view.baseline);
   const Environment env = environment_facts(view);
   for (const auto& w : env.warnings) md += fmt::format("> **WARNING:** {}\n\n", w);
@@ -426,6 +440,18 @@ const std::vector<ReportColumn>& report_columns() {
       speedup_figure("speedup_p_value", &SpeedUp::p_value),
       {"baseline", [](V view, R) { return view.baseline; }},
       {"top1", [](V, R row) { return figure_cell(verify_figure(row.run, "top1")); }},
+      // The 95% Wilson interval of top-1 on the images verified (verify_images).
+      {"top1_ci_lo",
+       [](V, R row) {
+         const auto ci = top1_interval(row.run);
+         return ci ? figure_cell(ci->lo) : std::string();
+       }},
+      {"top1_ci_hi",
+       [](V, R row) {
+         const auto ci = top1_interval(row.run);
+         return ci ? figure_cell(ci->hi) : std::string();
+       }},
+      {"verify_images", [](V, R row) { return figure_cell(verify_figure(row.run, "count")); }},
       {"agreement", [](V, R row) { return figure_cell(verify_figure(row.run, "agreement")); }},
       {"max_abs_diff", [](V, R row) { return figure_cell(verify_figure(row.run, "max_abs_diff")); }},
       {"peak_rss_mib", [](V, R row) { return figure_cell(peak_rss_mib(row.run)); }},

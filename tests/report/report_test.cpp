@@ -122,7 +122,8 @@ results::RunRecord base_run(std::int64_t study_id, const std::string& model, con
   x.summary["verify"] = {{"status", c.backend == "libtorch" ? "reference" : "pass"},
                          {"top1", c.top1},
                          {"agreement", c.agreement},
-                         {"max_abs_diff", c.max_abs_diff}};
+                         {"max_abs_diff", c.max_abs_diff},
+                         {"count", 1000}};  // images verified: the top-1 intervals rest on them
   x.summary["backend_version"] = c.backend == "onnxruntime" ? "1.29.0" : c.backend == "openvino" ? "2026.4.1" : "1.13";
   return r;
 }
@@ -335,6 +336,20 @@ TEST(ReportParetoFront, ADominatedPointIsExcluded) {
   EXPECT_TRUE(pareto_front({}).empty());
 }
 
+TEST(ReportTop1Interval, IsWilsonsOnTheImagesVerifiedAndAbsentWithoutTheirCount) {
+  results::RunRecord r;
+  EXPECT_FALSE(top1_interval(r));  // no verify figures
+  r.result.summary["verify"] = {{"top1", 0.8}};
+  EXPECT_FALSE(top1_interval(r));  // recorded before verify kept the count: no made-up interval
+  r.result.summary["verify"]["count"] = 10;
+  const auto ci = top1_interval(r);
+  ASSERT_TRUE(ci);
+  EXPECT_NEAR(ci->lo, 0.49016247153664183, 1e-12);  // 8 of 10
+  EXPECT_NEAR(ci->hi, 0.9433178485456247, 1e-12);
+  r.result.summary["verify"]["count"] = 0;
+  EXPECT_FALSE(top1_interval(r));
+}
+
 TEST(ReportSpeedUp, AKnownTwoXDifferenceIsTwoWithTheCIAroundIt) {
   std::vector<double> base = noise(7, 500);
   for (double& v : base) v *= 10.0;
@@ -392,7 +407,12 @@ TEST_F(Report, SummaryTableNamesTheFastestAndTheHighestThroughputPerModel) {
   EXPECT_NE(lines[1].find("openvino mobilenet_v2-fp16.xml"), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("87.9%"), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("99.5%"), std::string::npos) << lines[1];
-  EXPECT_NE(lines[1].find("batch 32, batch"), std::string::npos) << lines[1];
+  // Top-1 with its 95% Wilson interval on the 1000 images verified (879 right).
+  EXPECT_NE(lines[1].find("87.9% [85.7, 89.8]"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[0].find("top-1 [95% CI]"), std::string::npos) << lines[0];
+  // The highest throughput is at batch 32 of the batch scenario, said once.
+  EXPECT_NE(lines[1].find("  batch 32  "), std::string::npos) << lines[1];
+  EXPECT_EQ(lines[1].find("batch 32, batch"), std::string::npos) << lines[1];
   // resnet50: onnxruntime (0.5x) beats openvino (0.8x).
   EXPECT_NE(lines[2].find("onnxruntime resnet50.onnx"), std::string::npos) << lines[2];
   EXPECT_EQ(lines[2].find("openvino"), std::string::npos) << lines[2];
@@ -455,6 +475,11 @@ TEST_F(Report, WritesMarkdownCsvAndHtml) {
       EXPECT_LE(std::stod(r[col("speedup_ci_lo")]), 2.0);
       EXPECT_GE(std::stod(r[col("speedup_ci_hi")]), 2.0);
       EXPECT_DOUBLE_EQ(std::stod(r[col("top1")]), r[col("model")] == "mobilenet_v2" ? 0.883 : 0.833);
+      // 883 (833) of 1000 images: the Wilson interval, as bench::wilson_interval gives it.
+      const bool mobilenet = r[col("model")] == "mobilenet_v2";
+      EXPECT_NEAR(std::stod(r[col("top1_ci_lo")]), mobilenet ? 0.8615970906192936 : 0.8086179403533302, 1e-12);
+      EXPECT_NEAR(std::stod(r[col("top1_ci_hi")]), mobilenet ? 0.9014716123807713 : 0.85483343849529, 1e-12);
+      EXPECT_EQ(r[col("verify_images")], "1000");
     }
     if (r[col("scenario")] == "cold-start") {
       EXPECT_NEAR(std::stod(r[col("load_ms")]), 120.0, 1e-9);  // median of 110, 125, 120
@@ -564,6 +589,17 @@ TEST_F(ReportHtml, EmbedsTheFiguresItDraws) {
                                              "mobilenet_v2 · onnxruntime mobilenet_v2.onnx"}));
 
   EXPECT_NE(html.find("<li>mobilenet_v2 · openvino mobilenet_v2-fp16.xml: "), std::string::npos);  // listed too
+  // Every point carries its top-1 interval (percent) on the images verified, the front's too.
+  for (const auto& g : (*pareto)["groups"]) {
+    for (const auto& p : g["points"]) {
+      ASSERT_TRUE(p.contains("y_lo")) << p.dump();
+      EXPECT_LT(p["y_lo"].get<double>(), p["y"].get<double>());
+      EXPECT_GT(p["y_hi"].get<double>(), p["y"].get<double>());
+      EXPECT_EQ(p["images"], 1000);
+    }
+  }
+  EXPECT_NEAR((*pareto)["front"][0]["y_lo"].get<double>(), 85.73230993571588, 1e-9);  // 879 of 1000
+  EXPECT_NE(html.find("top-1 87.90% [95% CI 85.73, 89.78; 1000 images]</li>"), std::string::npos);
 
   // The speed-up chart: onnxruntime at 2 with its interval around 2; the
   // baseline itself is the line at 1, not a bar.
