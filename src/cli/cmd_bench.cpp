@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "bench/runner.h"
@@ -12,6 +13,7 @@
 #include "common/json.h"
 #include "report/export.h"
 #include "results/store.h"
+#include "verify/compare.h"
 
 namespace inferbench::cli {
 
@@ -240,6 +242,33 @@ Selector parse_selector(const std::string& s) {
   return {s.substr(0, colon), s.substr(colon + 1)};
 }
 
+// The verify figures a run carries (null when none).
+nlohmann::json verify_of(const results::RunRecord& r) {
+  const auto it = r.result.summary.find("verify");
+  return it == r.result.summary.end() ? nlohmann::json() : *it;
+}
+
+// Top-1 of A and B, and McNemar's exact test when their predictions pair.
+nlohmann::json accuracy_json(const verify::PairedTop1& p, double alpha) {
+  nlohmann::json j{{"paired", p.paired}};
+  if (p.top1_a) j["top1_a"] = *p.top1_a;
+  if (p.top1_b) j["top1_b"] = *p.top1_b;
+  if (!p.paired) {
+    j["note"] = p.why;
+    return j;
+  }
+  j["images"] = p.test.count;
+  j["a_only"] = p.test.only_a;
+  j["b_only"] = p.test.only_b;
+  j["mcnemar_p"] = p.test.p_value;
+  j["significant"] = p.test.p_value < alpha;
+  const std::string more = !(p.test.p_value < alpha)            ? "neither"
+                           : p.test.correct_a > p.test.correct_b ? "a"
+                                                                 : "b";
+  j["more_accurate"] = more;
+  return j;
+}
+
 void add_compare(CLI::App& app, int& exit_code) {
   struct Flags {
     std::string a, b, db = "inferbench-out/results.db";
@@ -252,7 +281,8 @@ void add_compare(CLI::App& app, int& exit_code) {
       "Compare two sets of results run by run: A and B are studies, or study:backend to compare two backends. Runs "
       "match on model, precision, scenario, batch and threads (and backend when neither side names one). For each "
       "match: the ratio of median latencies B/A with its bootstrap 95% CI and a Mann-Whitney U test, so 'faster' is "
-      "a tested claim.");
+      "a tested claim. Beside it, top-1 A and B from `verify` and, when both runs kept per-image predictions of the same "
+      "test images, McNemar's exact test of equal accuracy on them (p; 'no paired predictions' otherwise).");
   cmd->add_option("a", f->a, "study or study:backend")->required();
   cmd->add_option("b", f->b, "study or study:backend")->required();
   cmd->add_option("--db", f->db, "Results database (SQLite)");
@@ -288,6 +318,7 @@ void add_compare(CLI::App& app, int& exit_code) {
                       {"median_a_ms", c.median_a}, {"median_b_ms", c.median_b}, {"ratio_b_over_a", c.ratio_of_medians},
                       {"ci", {c.ci_lo, c.ci_hi}}, {"u", c.mann_whitney_u}, {"p_value", c.p_value},
                       {"significant", c.significant}, {"faster", c.faster}});
+      rows.back()["accuracy"] = accuracy_json(verify::paired_top1(verify_of(a), verify_of(it->second)), f->alpha);
     }
     if (rows.empty()) {
       fail(ExitCode::kInput, fmt::format("no matching successful runs between '{}' and '{}'", f->a, f->b));
@@ -296,18 +327,34 @@ void add_compare(CLI::App& app, int& exit_code) {
       std::fputs((dump_json(rows, 2) + "\n").c_str(), stdout);
       return;
     }
-    fmt::print("{:<44} {:>10} {:>10} {:>8} {:>19} {:>9}  {}\n", "model|precision|scenario|batch|threads", "A ms",
-               "B ms", "B/A", "95% CI", "p", "verdict");
+    fmt::print("{:<44} {:>10} {:>10} {:>8} {:>19} {:>9} {:>8} {:>8} {:>10}  {}\n",
+               "model|precision|scenario|batch|threads", "A ms", "B ms", "B/A", "95% CI", "p", "top-1 A", "top-1 B",
+               "McNemar p", "verdict");
+    std::vector<std::string> notes;
     for (const auto& r : rows) {
       const std::string faster = r["faster"];
-      const std::string verdict = !r["significant"].get<bool>() ? "no significant difference"
-                                  : faster == "a"              ? "A is faster"
-                                                               : "B is faster";
-      fmt::print("{:<44} {:>10.3f} {:>10.3f} {:>8.3f} {:>19} {:>9.2g}  {}\n", r["match"].get<std::string>(),
-                 r["median_a_ms"].get<double>(), r["median_b_ms"].get<double>(), r["ratio_b_over_a"].get<double>(),
+      std::string verdict = !r["significant"].get<bool>() ? "no significant difference"
+                            : faster == "a"              ? "A is faster"
+                                                         : "B is faster";
+      const auto& acc = r["accuracy"];
+      auto top1 = [&](const char* k) { return acc.contains(k) ? fmt::format("{:.2f}%", 100 * acc[k].get<double>()) : "-"; };
+      std::string mcnemar = "-";
+      if (acc["paired"].get<bool>()) {
+        mcnemar = fmt::format("{:.2g}", acc["mcnemar_p"].get<double>());
+        const std::string more = acc["more_accurate"];
+        verdict += more == "neither" ? "; top-1: no significant difference"
+                   : more == "a"     ? "; A is more accurate"
+                                     : "; B is more accurate";
+      } else if (std::find(notes.begin(), notes.end(), acc["note"].get<std::string>()) == notes.end()) {
+        notes.push_back(acc["note"]);
+      }
+      fmt::print("{:<44} {:>10.3f} {:>10.3f} {:>8.3f} {:>19} {:>9.2g} {:>8} {:>8} {:>10}  {}\n",
+                 r["match"].get<std::string>(), r["median_a_ms"].get<double>(), r["median_b_ms"].get<double>(),
+                 r["ratio_b_over_a"].get<double>(),
                  fmt::format("[{:.3f}, {:.3f}]", r["ci"][0].get<double>(), r["ci"][1].get<double>()),
-                 r["p_value"].get<double>(), verdict);
+                 r["p_value"].get<double>(), top1("top1_a"), top1("top1_b"), mcnemar, verdict);
     }
+    for (const auto& n : notes) fmt::print("top-1: {}\n", n);
     (void)exit_code;
   });
 }

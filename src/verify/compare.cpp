@@ -93,6 +93,45 @@ std::vector<bool> decode_correct(std::string_view hex, std::size_t count) {
   return out;
 }
 
+namespace {
+
+std::optional<double> figure(const nlohmann::json& v, const char* key) {
+  if (!v.is_object() || !v.contains(key) || !v[key].is_number()) return std::nullopt;
+  return v[key].get<double>();
+}
+
+bool has_predictions(const nlohmann::json& v) {
+  return v.is_object() && v.contains("correct") && v["correct"].is_string() && v.contains("test_set") &&
+         v["test_set"].is_string() && figure(v, "count").has_value();
+}
+
+}  // namespace
+
+PairedTop1 paired_top1(const nlohmann::json& verify_a, const nlohmann::json& verify_b) {
+  PairedTop1 out;
+  out.top1_a = figure(verify_a, "top1");
+  out.top1_b = figure(verify_b, "top1");
+  const bool a = has_predictions(verify_a), b = has_predictions(verify_b);
+  if (!a || !b) {
+    out.why = fmt::format("no paired predictions ({} kept no per-image results: verified before they were recorded, "
+                          "or not verified)",
+                          !a && !b ? "neither side" : !a ? "A" : "B");
+    return out;
+  }
+  const auto count_a = static_cast<std::size_t>(std::max(0LL, std::llround(*figure(verify_a, "count"))));
+  const auto count_b = static_cast<std::size_t>(std::max(0LL, std::llround(*figure(verify_b, "count"))));
+  const std::string set_a = verify_a["test_set"], set_b = verify_b["test_set"];
+  if (set_a != set_b || count_a != count_b) {
+    out.why = fmt::format("the test sets differ (A: {} images, {}; B: {} images, {}): no pairing", count_a,
+                          set_a.substr(0, 12), count_b, set_b.substr(0, 12));
+    return out;
+  }
+  out.test = bench::mcnemar(decode_correct(verify_a["correct"].get<std::string>(), count_a),
+                            decode_correct(verify_b["correct"].get<std::string>(), count_b));
+  out.paired = true;
+  return out;
+}
+
 const std::vector<Tolerance>& tolerances() {
   static const std::vector<Tolerance> table{
       {artifact::Precision::kFP32, 0.999, 1e-3},

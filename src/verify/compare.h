@@ -2,11 +2,14 @@
 // Comparing an artifact's logits with the reference (LibTorch FP32 on the
 // checkpoint) over the same images: the numbers `verify` reports and judges.
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "artifact/precision.h"
+#include "bench/stats.h"
 
 namespace inferbench::verify {
 
@@ -35,6 +38,20 @@ std::string encode_correct(const std::vector<bool>& correct);
 // The inverse for `count` images. Throws std::invalid_argument when `hex` is
 // not ceil(count / 4) hex digits or its padding bits are set.
 std::vector<bool> decode_correct(std::string_view hex, std::size_t count);
+
+// Two runs' accuracy on paired predictions, from the verify figures each
+// carries (the bench runner copies them into Result::summary["verify"]: top1,
+// count, test_set, correct). They pair only when both kept per-image results
+// of the same test set (same content hash and count); otherwise `why` says
+// what is missing, and the top-1s (when known) are all there is.
+struct PairedTop1 {
+  std::optional<double> top1_a, top1_b;
+  bool paired = false;
+  std::string why;     // when not paired: "no paired predictions (...)" or "the test sets differ (...)"
+  bench::McNemar test;  // when paired: a's and b's correctness, discordant counts, exact p
+};
+// Throws std::invalid_argument when a run's per-image text is malformed.
+PairedTop1 paired_top1(const nlohmann::json& verify_a, const nlohmann::json& verify_b);
 
 // The rule an artifact of one precision must pass: agreement with the
 // reference's top-1 of at least min_agreement, and max |diff| at most

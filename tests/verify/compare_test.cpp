@@ -101,5 +101,47 @@ TEST(Compare, MalformedCorrectnessIsRefused) {
   EXPECT_THROW((void)decode_correct("f6", 6), std::invalid_argument);   // a padding bit set
 }
 
+// --- paired accuracy of two runs (compare) --------------------------------------
+
+nlohmann::json verified(double top1, const std::vector<bool>& correct, const std::string& test_set = "set1") {
+  return {{"top1", top1}, {"count", correct.size()}, {"correct", encode_correct(correct)}, {"test_set", test_set}};
+}
+
+TEST(Compare, PairedTop1TestsTheSameImagesWithMcNemar) {
+  // Twelve images: A right on 10, B on 4; B is right on one image A misses.
+  std::vector<bool> a(12, true), b(12, false);
+  a[10] = a[11] = false;
+  for (int i : {0, 1, 2, 10}) b[static_cast<std::size_t>(i)] = true;
+  const PairedTop1 p = paired_top1(verified(10.0 / 12, a), verified(4.0 / 12, b));
+  ASSERT_TRUE(p.paired) << p.why;
+  EXPECT_EQ(p.test.count, 12U);
+  EXPECT_EQ(p.test.only_a, 7U);  // images 3..9
+  EXPECT_EQ(p.test.only_b, 1U);  // image 10
+  EXPECT_EQ(p.test.p_value, bench::mcnemar_exact_p(7, 1));
+  EXPECT_NEAR(p.test.p_value, 0.0703125, 1e-15);  // 2 * (1 + 8) / 256
+  EXPECT_DOUBLE_EQ(*p.top1_a, 10.0 / 12);
+}
+
+TEST(Compare, PairedTop1RefusesOtherTestSetsAndSaysWhenThereAreNoPredictions) {
+  const std::vector<bool> c{true, false, true};
+  PairedTop1 p = paired_top1(verified(2.0 / 3, c, "set1"), verified(2.0 / 3, c, "set2"));
+  EXPECT_FALSE(p.paired);
+  EXPECT_NE(p.why.find("the test sets differ"), std::string::npos) << p.why;
+  p = paired_top1(verified(2.0 / 3, c), verified(0.5, {true, false, true, false}));
+  EXPECT_FALSE(p.paired);
+  EXPECT_NE(p.why.find("the test sets differ (A: 3 images"), std::string::npos) << p.why;
+  // A database from before per-image results: top-1s only.
+  p = paired_top1({{"top1", 0.9}}, verified(2.0 / 3, c));
+  EXPECT_FALSE(p.paired);
+  EXPECT_NE(p.why.find("no paired predictions (A kept"), std::string::npos) << p.why;
+  EXPECT_DOUBLE_EQ(*p.top1_a, 0.9);
+  p = paired_top1(nullptr, nlohmann::json::object());
+  EXPECT_FALSE(p.top1_a);
+  EXPECT_NE(p.why.find("neither side"), std::string::npos) << p.why;
+  nlohmann::json bad = verified(2.0 / 3, c);
+  bad["correct"] = "zz";
+  EXPECT_THROW((void)paired_top1(bad, verified(2.0 / 3, c)), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace inferbench::verify
