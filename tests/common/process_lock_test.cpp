@@ -150,14 +150,21 @@ TEST(Process, StopSignalsRecordAndForwardInsteadOfEnding) {
   {
     StopSignals stop;
     EXPECT_EQ(StopSignals::caught(), 0);
+    int ready[2];
+    ASSERT_EQ(pipe(ready), 0);
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
       setpgid(0, 0);
       signal(SIGTERM, SIG_DFL);  // fork keeps the scope's handler; exec would reset it
+      (void)!write(ready[1], "x", 1);
       for (;;) pause();
     }
     setpgid(child, child);
+    char c;
+    ASSERT_EQ(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    close(ready[1]);
     StopSignals::add_child(child);
     raise(SIGTERM);  // would end this test without the scope
     EXPECT_EQ(StopSignals::caught(), SIGTERM);
