@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "report/report.h"
 #include "results/store.h"
 
@@ -37,8 +38,20 @@ void add_report_commands(CLI::App& app, int& exit_code) {
     opts.out_dir = f->out;
     opts.baseline_backend = f->baseline;
     opts.title = f->title;
-    const report::Written w = report::write_report(store, opts);
-    std::fputs(report::summary_table(store, w.study_id, f->baseline).c_str(), stdout);
+    // A record of another shape than `bench` writes (another tool's, a hand
+    // edit) is bad input naming the database, not an internal error.
+    auto foreign = [&](const nlohmann::json::exception& e) {
+      fail(ExitCode::kInput, fmt::format("'{}': a record is not as `inferbench bench` writes it: {}", f->db, e.what()));
+    };
+    report::Written w;
+    std::string table;
+    try {
+      w = report::write_report(store, opts);
+      table = report::summary_table(store, w.study_id, f->baseline);
+    } catch (const nlohmann::json::exception& e) {
+      foreign(e);
+    }
+    std::fputs(table.c_str(), stdout);
     std::fflush(stdout);
     fmt::print(stderr, "report: wrote {}\nreport: wrote {}\n", w.markdown.string(), w.csv.string());
     if (w.html_written) {
