@@ -71,20 +71,31 @@ void add_bench(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--option", f->options, "Backend option backend:key=value (repeatable)");
   cmd->add_option("--warmup", f->warmup, "Warm-up iterations (at least)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--warmup-seconds", f->warmup_seconds, "Warm-up seconds (at least)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--warmup-seconds", f->warmup_seconds, "Warm-up seconds (at least)")
+      ->check(CLI::NonNegativeNumber)
+      ->check(kNotNaN);
   cmd->add_option("--min-count", f->min_count, "Timed iterations, at least (662: p99 at 99% confidence)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--min-seconds", f->min_seconds, "Timed seconds, at least")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--max-count", f->max_count, "Stop after this many iterations; 0 = no limit");
+  cmd->add_option("--min-seconds", f->min_seconds, "Timed seconds, at least")
+      ->check(CLI::NonNegativeNumber)
+      ->check(kNotNaN);
+  cmd->add_option("--max-count", f->max_count, "Stop after this many iterations; 0 = no limit")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-seconds", f->max_seconds, "Stop after this long even short of the minimums (recorded)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->check(kNotNaN);
   cmd->add_option("--cold-runs", f->cold_runs, "Fresh workers per cold-start run")->check(CLI::Range(1, 1000));
-  cmd->add_option("--concurrency", f->concurrency, "Offline: requests in flight; 0 = cores / threads");
+  cmd->add_option("--concurrency", f->concurrency, "Offline: requests in flight; 0 = cores / threads")
+      ->check(CLI::Range(0, 65536));
   cmd->add_option("--order", f->order, "Run order: sequential, interleaved (A B A B), random")
       ->check(CLI::IsMember({"sequential", "interleaved", "random"}));
-  cmd->add_option("--seed", f->seed, "Seed for --order random");
-  cmd->add_option("--timeout", f->timeout, "Seconds before a worker is killed")->check(CLI::PositiveNumber);
-  cmd->add_option("--memory-limit", f->memory_mib, "Address-space limit per worker in MiB; 0 = none");
+  cmd->add_option("--seed", f->seed, "Seed for --order random")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--timeout", f->timeout, "Seconds before a worker is killed")
+      ->check(CLI::PositiveNumber)
+      ->check(kNotNaN);
+  // At most 2^40 MiB (1 EiB): MiB << 20 must fit in 64 bits (2^44 would wrap to 0, no limit).
+  cmd->add_option("--memory-limit", f->memory_mib, "Address-space limit per worker in MiB; 0 = none")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 40));
   cmd->add_option("--verify", f->verify, "verify.json reports: accuracy and parity recorded beside each result")
       ->delimiter(',');
   cmd->add_option("--db", f->db, "Results database (SQLite)");
@@ -96,7 +107,8 @@ void add_bench(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-wait", f->no_wait,
                 "When another benchmark holds the machine lock, refuse (exit 8) instead of waiting for it");
   cmd->add_option("--peak-seconds", f->peak_seconds, "Length of the FP32 FMA peak measurement; 0 = skip")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::NonNegativeNumber)
+      ->check(kNotNaN);
   cmd->add_option("--work-dir", f->work, "Worker folders");
   cmd->add_flag("--json", f->json, "Print the report as JSON on stdout");
   cmd->callback([f, cmd, tensors_opt, &exit_code] {
@@ -190,6 +202,7 @@ void add_results(CLI::App& app) {
       table += fmt::format("{:<32} {:<25} {:<12} {:>5}\n", s.name, s.created_at, results::to_string(s.status),
                            store.runs(s.id).size());
     }
+    std::fputs(table.c_str(), stdout);
   });
 
   auto study = std::make_shared<std::string>();
@@ -198,6 +211,7 @@ void add_results(CLI::App& app) {
   show->callback([db, study] {
     results::Store store = read_db(*db);
     const auto s = need_study(store, *study, *db);
+    const std::vector<results::RunRecord> runs = store.runs(s.id);  // read before the header is printed
     fmt::print("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>9}  {}\n", "scenario", "artifact", "backend", "batch",
                "thr", "median ms", "p99 ms", "img/s", "status");
     for (const auto& r : runs) {
@@ -212,7 +226,6 @@ void add_results(CLI::App& app) {
 
   auto estudy = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("json");
-    std::fputs(table.c_str(), stdout);
   auto out = std::make_shared<std::string>();
   CLI::App* exp = cmd->add_subcommand("export", "One study as JSON (canonical, schema-versioned) or CSV");
   exp->add_option("study", *estudy, "Study name")->required();
@@ -221,7 +234,6 @@ void add_results(CLI::App& app) {
   exp->callback([db, estudy, format, out] {
     results::Store store = read_db(*db);
     const auto s = need_study(store, *estudy, *db);
-    const std::vector<results::RunRecord> runs = store.runs(s.id);  // read before the header is printed
     const std::string text = *format == "csv" ? report::export_study_csv(store, s.id)
                                               : dump_json(report::export_study_json(store, s.id), 2) + "\n";
     if (out->empty()) {
@@ -286,7 +298,7 @@ void add_compare(CLI::App& app, int& exit_code) {
   cmd->add_option("a", f->a, "study or study:backend")->required();
   cmd->add_option("b", f->b, "study or study:backend")->required();
   cmd->add_option("--db", f->db, "Results database (SQLite)");
-  cmd->add_option("--alpha", f->alpha, "Significance level")->check(CLI::Range(1e-6, 0.5));
+  cmd->add_option("--alpha", f->alpha, "Significance level")->check(CLI::Range(1e-6, 0.5))->check(kNotNaN);
   cmd->add_flag("--json", f->json, "Print as JSON");
   cmd->callback([f, &exit_code] {
     results::Store store = read_db(f->db);
