@@ -98,6 +98,10 @@ class Campaign:
         tag = f"{os.getpid()}-{self.launches}"
         env = dict(os.environ)
         env[TAG] = tag
+        if self.a.machine_lock != "shared":
+            # A machine lock of the campaign's own: other benchmarks on this machine neither wait for it nor hold
+            # it up (the campaign measures correctness, not speed); the lock code is exercised all the same.
+            env["INFERBENCH_MACHINE_LOCK"] = str(self.work / "machine.lock")
         if extra_env:
             env.update(extra_env)
         err = open(log_path, "w")
@@ -569,6 +573,8 @@ def main():
     ap.add_argument("--worker-timeout", type=float, default=6.0, help="--timeout of the bench with a hanging worker")
     ap.add_argument("--grace", type=float, default=2.0,
                     help="seconds a killed run's processes get to end before they count as leftovers")
+    ap.add_argument("--machine-lock", choices=["private", "shared"], default="private",
+                    help="private: INFERBENCH_MACHINE_LOCK in the work folder; shared: the machine's own")
     ap.add_argument("--pending-leftovers", action="store_true",
                     help="exit 77 (skip) instead of 1 when leftovers are the only failure")
     a = ap.parse_args()
