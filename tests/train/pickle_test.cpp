@@ -338,5 +338,23 @@ TEST(Pickle, DeeplyNestedContainers) {
   root.reset();
 }
 
+// Found by fuzz/pickle.cpp (fuzz/regressions/pickle/): a container made to
+// hold itself was never freed (and a walk over the value would never end).
+// In the value it is an error; among values the pickle dropped it is freed
+// (the sanitizer build's LeakSanitizer checks that).
+TEST(Pickle, ContainerThatHoldsItself) {
+  EXPECT_EQ(error_of("\x80\x02]q\x00" "h\x00" "a."sv),
+            "'t.pkl': malformed pickle (byte 8): a container that holds itself");
+  // Through a dict and a tuple: the memoized dict read back into the tuple set in it.
+  EXPECT_EQ(error_of("\x80\x02}q\x00X\x01\x00\x00\x00kh\x00\x85s."sv),
+            "'t.pkl': malformed pickle (byte 15): a container that holds itself");
+  // The same list twice in a tuple (shared, not a cycle) is fine.
+  ValuePtr v = read("\x80\x02]q\x00" "0h\x00h\x00\x86."sv);
+  ASSERT_EQ(v->kind, Kind::kTuple);
+  EXPECT_EQ(v->items[0], v->items[1]);
+  // A list appended to itself, then dropped: the pickle's value is None.
+  EXPECT_EQ(read("\x80\x02]2a0N."sv)->kind, Kind::kNone);
+}
+
 }  // namespace
 }  // namespace inferbench::train::pickle
