@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "bench/stats.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_number.h"
 #include "common/lock.h"
 #include "common/process.h"
 #include "common/progress.h"
@@ -142,6 +144,27 @@ nlohmann::json to_json(const PlanSpec& p) {
           {"timeout_s", p.timeout_s},      {"memory_bytes", p.memory_bytes}, {"verify_reports", verify}};
 }
 
+namespace {
+
+// A plan's whole numbers, checked (common/json_number.h): "batches": [1e30]
+// was an undefined conversion to int (fuzz/config.cpp), [1.5] became 1.
+template <std::integral T>
+T plan_whole(const nlohmann::json& v, const char* key) {
+  if (const auto x = whole_number<T>(v)) return *x;
+  fail(ExitCode::kInput, fmt::format("plan key '{}': expected a whole number in [{}, {}], got {}", key,
+                                     std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
+                                     v.dump().substr(0, 80)));
+}
+template <std::integral T>
+std::vector<T> plan_wholes(const nlohmann::json& v, const char* key) {
+  if (const auto x = whole_numbers<T>(v)) return *x;
+  fail(ExitCode::kInput, fmt::format("plan key '{}': expected a list of whole numbers in [{}, {}], got {}", key,
+                                     std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
+                                     v.dump().substr(0, 80)));
+}
+
+}  // namespace
+
 PlanSpec plan_from_json(const nlohmann::json& j) {
   PlanSpec p;
   const char* key = "";
@@ -157,9 +180,9 @@ PlanSpec plan_from_json(const nlohmann::json& j) {
       } else if (k == "scenarios") {
         p.scenarios = v.get<std::vector<std::string>>();
       } else if (k == "batches") {
-        p.batches = v.get<std::vector<int>>();
+        p.batches = plan_wholes<int>(v, key);
       } else if (k == "threads") {
-        p.threads = v.get<std::vector<int>>();
+        p.threads = plan_wholes<int>(v, key);
       } else if (k == "options") {
         p.options = v.get<std::map<std::string, backends::Options>>();
       } else if (k == "tensors") {
@@ -167,17 +190,17 @@ PlanSpec plan_from_json(const nlohmann::json& j) {
       } else if (k == "timing") {
         p.timing = worker::bench_from_json(v);
       } else if (k == "cold_runs") {
-        p.cold_runs = v.get<int>();
+        p.cold_runs = plan_whole<int>(v, key);
       } else if (k == "concurrency") {
-        p.concurrency = v.get<int>();
+        p.concurrency = plan_whole<int>(v, key);
       } else if (k == "order") {
         p.order = v.get<std::string>();
       } else if (k == "seed") {
-        p.seed = v.get<std::uint64_t>();
+        p.seed = plan_whole<std::uint64_t>(v, key);
       } else if (k == "timeout_s") {
         p.timeout_s = v.get<double>();
       } else if (k == "memory_bytes") {
-        p.memory_bytes = v.get<std::uint64_t>();
+        p.memory_bytes = plan_whole<std::uint64_t>(v, key);
       } else if (k == "verify_reports") {
         for (const auto& a : v) p.verify_reports.emplace_back(a.get<std::string>());
       } else {
