@@ -183,12 +183,12 @@ void check_ours(Connection& conn) {
     fail(ExitCode::kInput, fmt::format("'{}' was written by a newer inferbench (schema {}, this build reads up to {})",
                                        file, version, kSchemaVersion));
   }
-  return conn;
 }
 
 std::unique_ptr<Connection> connect(const fs::path& path, int busy_timeout_ms) {
   auto conn = sqlite::open(path, busy_timeout_ms);
   check_ours(*conn);
+  return conn;
 }
 
 void configure(Connection& conn) {
@@ -301,7 +301,6 @@ Store Store::open(const fs::path& path, const Options& options) {
   return Store(std::move(conn));
 }
 
-std::int64_t Store::begin_study(const std::string& name, const nlohmann::json& plan) {
 Store Store::open_read_only(const fs::path& path) {
   auto conn = sqlite::open_read_only(path, Options{}.busy_timeout_ms);
   check_ours(*conn);
@@ -320,6 +319,7 @@ Store Store::open_read_only(const fs::path& path) {
   return Store(std::move(conn));
 }
 
+std::int64_t Store::begin_study(const std::string& name, const nlohmann::json& plan) {
   Transaction t(*conn_);
   {
     Statement find(*conn_, "SELECT id FROM studies WHERE name = ?");
