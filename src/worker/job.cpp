@@ -1,7 +1,10 @@
 #include "worker/job.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "common/error.h"
@@ -22,6 +25,21 @@ T whole_or(const nlohmann::json& j, const char* key, T fallback) {
                                      j[key].dump().substr(0, 80)));
 }
 
+// A real number of the timing spec, named when it is not one (j.value() would
+// throw "type must be number" without the key).
+double number_or(const nlohmann::json& j, const char* key, double fallback) {
+  if (!j.contains(key)) return fallback;
+  if (!j[key].is_number()) {
+    fail(ExitCode::kInput, fmt::format("bench timing: '{}' must be a number, got {}", key, j[key].dump().substr(0, 80)));
+  }
+  return j[key].get<double>();
+}
+
+// The keys to_json(BenchSpec) writes, the only ones a spec may have: a typo
+// such as "min_cuont" in a plan's "timing" would otherwise run with the default.
+constexpr const char* kBenchKeys[] = {"scenario",  "batch",       "warmup_count", "warmup_seconds", "min_count",
+                                      "min_seconds", "max_count", "max_seconds",  "concurrency"};
+
 }  // namespace
 
 nlohmann::json to_json(const BenchSpec& b) {
@@ -34,14 +52,24 @@ nlohmann::json to_json(const BenchSpec& b) {
 
 BenchSpec bench_from_json(const nlohmann::json& j) {
   BenchSpec b;
+  if (!j.is_object()) fail(ExitCode::kInput, fmt::format("bench timing: expected a JSON object, got {}", j.dump().substr(0, 80)));
+  for (const auto& [k, v] : j.items()) {
+    if (std::find(std::begin(kBenchKeys), std::end(kBenchKeys), k) == std::end(kBenchKeys)) {
+      fail(ExitCode::kInput, fmt::format("bench timing: unknown key '{}' (expected one of: {})", k,
+                                         fmt::join(std::begin(kBenchKeys), std::end(kBenchKeys), ", ")));
+    }
+  }
+  if (j.contains("scenario") && !j["scenario"].is_string()) {
+    fail(ExitCode::kInput, fmt::format("bench timing: 'scenario' must be a string, got {}", j["scenario"].dump().substr(0, 80)));
+  }
   b.scenario = j.value("scenario", b.scenario);
   b.batch = whole_or(j, "batch", b.batch);
   b.warmup_count = whole_or(j, "warmup_count", b.warmup_count);
-  b.warmup_seconds = j.value("warmup_seconds", b.warmup_seconds);
+  b.warmup_seconds = number_or(j, "warmup_seconds", b.warmup_seconds);
   b.min_count = whole_or(j, "min_count", b.min_count);
-  b.min_seconds = j.value("min_seconds", b.min_seconds);
+  b.min_seconds = number_or(j, "min_seconds", b.min_seconds);
   b.max_count = whole_or(j, "max_count", b.max_count);
-  b.max_seconds = j.value("max_seconds", b.max_seconds);
+  b.max_seconds = number_or(j, "max_seconds", b.max_seconds);
   b.concurrency = whole_or(j, "concurrency", b.concurrency);
   if (b.scenario != "single-stream" && b.scenario != "batch" && b.scenario != "offline" && b.scenario != "cold-start") {
     fail(ExitCode::kInput, fmt::format("worker job: unknown scenario '{}'", b.scenario));

@@ -180,12 +180,13 @@ TEST_F(RunCli, BadInputsGetClearErrors) {
 }
 
 TEST_F(RunCli, AFailingModelDoesNotEndTheStudy) {
-  // A training flag value that train refuses, for one model: its train stage fails (usage
-  // error), its export and verify are not run, the other model is trained,
-  // benchmarked and reported, and the run says what did not finish (exit 6).
+  // One model's training fails when its stage runs (weights to start from that do not
+  // exist: the config's schema checks types and ranges before anything runs, files
+  // only where the stage runs): its export and verify are not run, the other model is
+  // trained, benchmarked and reported, and the run says what did not finish (exit 6).
   json c = tiny_config();
   c["models"] = {{{"model", "mobilenet_v2"}, {"size", 32}, {"train", {{"epochs", 1}, {"threads", 1}}}},
-                 {{"model", "resnet50"}, {"size", 32}, {"train", {{"epochs", 1}, {"optimizer", "rmsprop"}}}}};
+                 {{"model", "resnet50"}, {"size", 32}, {"train", {{"epochs", 1}, {"init-from", (dir_ / "no-such-weights.pth").string()}}}}};
   testutil::write_text(dir_ / "one-bad.json", c.dump());
   const auto r = run_cli({"run", "--config", (dir_ / "one-bad.json").string(), "--out", (dir_ / "out").string()});
   EXPECT_EQ(r.exit_code, 6) << r.err;
