@@ -674,6 +674,24 @@ TEST_F(ReportHtml, AStudyOfOnlyFailuresStillGivesAValidReport) {
   EXPECT_NE(slurp(w.markdown).find("worker killed by signal 11"), std::string::npos);
 }
 
+TEST_F(Report, AnOverlappedRunIsMarkedInTheTables) {
+  {
+    results::Store store = results::Store::open(db_);
+    const auto id = store.begin_study("overlapped", json::object());
+    const Choice c{"openvino", "resnet50.xml", "fp32", 1.0, 0.8, 1.0, 0.0};
+    auto clean = base_run(id, "resnet50", c, "single-stream", 1);
+    store.record_run(clean);
+    auto r = base_run(id, "resnet50", c, "single-stream", 2);
+    r.result.summary["overlapped"] = true;
+    store.record_run(r);
+  }
+  const Written w = write("overlapped");
+  const std::string md = slurp(w.markdown);
+  EXPECT_NE(md.find("ok (overlapped)"), std::string::npos) << md;
+  EXPECT_EQ(md.find("ok (overlapped)"), md.rfind("ok (overlapped)")) << "only the overlapped run is marked: " << md;
+  if (w.html_written) EXPECT_NE(slurp(w.html).find("ok (overlapped)"), std::string::npos);
+}
+
 // ------------------------------------------------------------------ results export
 
 TEST(ResultsExport, JsonParsesBackWithEveryField) {
