@@ -7,6 +7,7 @@
 #include "data/manifest.h"
 #include "data/tensor_file.h"
 #include "testutil/fixtures.h"
+#include "testutil/text.h"
 
 namespace inferbench {
 namespace {
@@ -17,7 +18,7 @@ using testutil::TempDir;
 
 std::string fmt(int i) { return "img_" + std::to_string(i) + ".jpeg"; }
 
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using testutil::contains;
 
 TEST(CliTest, VersionNamesBuildAndLibraries) {
   const auto r = run_cli({"--version"});

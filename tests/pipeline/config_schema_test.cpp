@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "pipeline/commands.h"
 #include "testutil/fixtures.h"
+#include "testutil/text.h"
 
 namespace inferbench::pipeline {
 namespace {
@@ -27,7 +28,7 @@ using testutil::expect_error;
 using testutil::run_cli;
 using testutil::TempDir;
 
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using testutil::contains;
 
 TEST(ConfigSchema, NearestKeyIsOnlyACloseOne) {
   const std::vector<std::string> known{"epochs", "lr", "size", "seed", "per-class"};

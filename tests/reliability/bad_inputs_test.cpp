@@ -25,6 +25,7 @@
 #include "data/manifest.h"
 #include "results/store.h"
 #include "testutil/fixtures.h"
+#include "testutil/text.h"
 #include "testutil/results_fixture.h"
 
 namespace inferbench {
@@ -34,7 +35,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testutil::run_cli;
 
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+using testutil::contains;
 
 // --- a shell in a private mount namespace -----------------------------------
 

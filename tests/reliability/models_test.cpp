@@ -15,6 +15,7 @@
 #include "results/store.h"
 #include "testutil/checkpoint_fixture.h"
 #include "testutil/fixtures.h"
+#include "testutil/text.h"
 
 namespace inferbench {
 namespace {
@@ -22,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using testutil::run_cli;
 
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+using testutil::contains;
 
 class CorruptModels : public ::testing::Test {
  protected:
