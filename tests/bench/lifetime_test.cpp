@@ -205,6 +205,21 @@ TEST_F(BenchLifetime, ASecondBenchWaitsForTheMachineLock) {
   EXPECT_EQ(rs[0].status, results::RunStatus::kOk);
 }
 
+// A machine lock that cannot be opened does not stop a study (the lock only
+// keeps two benchmarks apart): bench says so, naming the file, and measures.
+TEST_F(BenchLifetime, AMachineLockThatCannotBeOpenedIsNamedInAWarningAndTheStudyGoesOn) {
+  // Its folder is a file: the lock can be neither made nor opened.
+  testutil::write_text(dir_.path() / "a-file", "not a folder");
+  const fs::path lock = dir_.path() / "a-file" / "machine.lock";
+  setenv("INFERBENCH_MACHINE_LOCK", lock.c_str(), 1);
+  const auto r = run_cli(bench_args("unlockable", {artifact("a.onnx").string()}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("WARNING: measuring without the machine's benchmark lock"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(lock.string()), std::string::npos) << r.err;
+  ASSERT_EQ(runs("unlockable").size(), 1U);
+  EXPECT_EQ(runs("unlockable")[0].status, results::RunStatus::kOk);
+}
+
 TEST_F(BenchLifetime, ARunMeasuredUnderOtherLoadIsFlaggedOverlapped) {
   // Busy loops on every core while the run is measured.
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
