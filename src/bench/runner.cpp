@@ -487,52 +487,69 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
         load.worker_cpu_s += o.cpu_seconds;
         load.busy_cpu_s = o.machine_busy_seconds < 0 || load.busy_cpu_s < 0 ? -1 : load.busy_cpu_s + o.machine_busy_seconds;
         if (o.status != worker::Status::kOk) break;
-        load_s.push_back(o.result.value("load_seconds", 0.0));
-        first_s.push_back(o.result.value("first_inference_seconds", 0.0));
+        try {
+          load_s.push_back(o.result.value("load_seconds", 0.0));
+          first_s.push_back(o.result.value("first_inference_seconds", 0.0));
+        } catch (const nlohmann::json::exception& e) {
+          o.status = worker::Status::kFailed;
+          o.reason = fmt::format("the worker's result in '{}' is malformed: {}", job.dir.string(), e.what());
+          break;
+        }
         if (run.scenario == "cold-start") samples_ms.push_back(1e3 * (load_s.back() + first_s.back()));
       }
       rec.status = status_of(o.status);
       rec.reason = o.reason;
+      const auto before_result = res;
       if (o.status != worker::Status::kOk) {
         res.summary["stderr_tail"] = o.stderr_tail;
       } else {
-        const nlohmann::json& r = o.result;
-        res.summary["settings"] = r.value("settings", nlohmann::json::object());
-        res.summary["backend_version"] = r.value("backend_version", "");
-        res.summary["rss_after_load_kb"] = r.value("rss_after_load_kb", std::int64_t{0});
-        res.rss_kb = r.value("peak_rss_kb", std::int64_t{0});
-        res.load_s = load_s.front();
-        res.first_inference_s = first_s.front();
-        if (run.scenario == "cold-start") {
-          res.summary["load_seconds"] = load_s;
-          res.summary["first_inference_seconds"] = first_s;
-        } else {
-          const data::NpyArray ns = data::read_npy(job.dir / "samples.npy");
-          samples_ms.reserve(ns.element_count());
-          for (std::size_t i = 0; i < ns.element_count(); ++i) samples_ms.push_back(1e-6 * static_cast<double>(ns.as_i64()[i]));
-          res.throughput = r.value("images_per_second", 0.0);
-          res.summary["rss_steady_kb"] = r.value("rss_steady_kb", std::int64_t{0});
-          res.summary["cpu_seconds"] = r.value("cpu_seconds", 0.0);
-          res.summary["cpu_utilisation"] = r.value("cpu_utilisation", 0.0);
-          res.summary["wall_seconds"] = r.value("wall_seconds", 0.0);
-          res.summary["concurrency"] = r.value("concurrency", 1);
-          res.summary["stopped_short"] = r.value("stopped_short", false);
-          const double macs =
-              run.description.source.is_object() ? run.description.source.value("macs_per_image", 0.0) : 0.0;
-          if (macs > 0 && *res.throughput > 0) {
-            const double gflops = 2.0 * macs * *res.throughput / 1e9;
-            res.summary["gflops"] = gflops;
-            if (peak_gflops > 0) res.summary["fraction_of_fp32_peak"] = gflops / peak_gflops;
+        try {
+          const nlohmann::json& r = o.result;
+          res.summary["settings"] = r.value("settings", nlohmann::json::object());
+          res.summary["backend_version"] = r.value("backend_version", "");
+          res.summary["rss_after_load_kb"] = r.value("rss_after_load_kb", std::int64_t{0});
+          res.rss_kb = r.value("peak_rss_kb", std::int64_t{0});
+          res.load_s = load_s.front();
+          res.first_inference_s = first_s.front();
+          if (run.scenario == "cold-start") {
+            res.summary["load_seconds"] = load_s;
+            res.summary["first_inference_seconds"] = first_s;
+          } else {
+            const data::NpyArray ns = data::read_npy(job.dir / "samples.npy");
+            samples_ms.reserve(ns.element_count());
+            for (std::size_t i = 0; i < ns.element_count(); ++i) samples_ms.push_back(1e-6 * static_cast<double>(ns.as_i64()[i]));
+            res.throughput = r.value("images_per_second", 0.0);
+            res.summary["rss_steady_kb"] = r.value("rss_steady_kb", std::int64_t{0});
+            res.summary["cpu_seconds"] = r.value("cpu_seconds", 0.0);
+            res.summary["cpu_utilisation"] = r.value("cpu_utilisation", 0.0);
+            res.summary["wall_seconds"] = r.value("wall_seconds", 0.0);
+            res.summary["concurrency"] = r.value("concurrency", 1);
+            res.summary["stopped_short"] = r.value("stopped_short", false);
+            const double macs =
+                run.description.source.is_object() ? run.description.source.value("macs_per_image", 0.0) : 0.0;
+            if (macs > 0 && *res.throughput > 0) {
+              const double gflops = 2.0 * macs * *res.throughput / 1e9;
+              res.summary["gflops"] = gflops;
+              if (peak_gflops > 0) res.summary["fraction_of_fp32_peak"] = gflops / peak_gflops;
+            }
           }
-        }
-        if (!samples_ms.empty()) {
-          const Summary s = summarize(samples_ms);
-          fill_summary(res, s);
-          if (res.summary.value("stopped_short", false)) {
-            res.summary["notes"].push_back("stopped at the time limit before the minimum count and duration");
+          if (!samples_ms.empty()) {
+            const Summary s = summarize(samples_ms);
+            fill_summary(res, s);
+            if (res.summary.value("stopped_short", false)) {
+              res.summary["notes"].push_back("stopped at the time limit before the minimum count and duration");
+            }
           }
+          rec.samples = std::move(samples_ms);
+        } catch (const std::exception& e) {
+          // A worker that exited 0 but left a result of the wrong shape (a field
+          // of another type, a missing or corrupt samples.npy) is this run's
+          // failure, not the study's end.
+          res = before_result;
+          rec.samples.clear();
+          rec.status = results::RunStatus::kFailed;
+          rec.reason = fmt::format("the worker's result in '{}' could not be read: {}", job.dir.string(), e.what());
         }
-        rec.samples = std::move(samples_ms);
       }
       // What else ran meanwhile: an overlapped run is stored, but flagged.
       nlohmann::json seen = load_record(load);
