@@ -16,6 +16,7 @@
 #include "common/files.h"
 #include "results/store.h"
 #include "testutil/fixtures.h"
+#include "testutil/text.h"
 
 namespace inferbench {
 namespace {
@@ -118,8 +119,12 @@ TEST_F(BenchCli, ScenariosExpandAndACrashInTheMatrixIsRecorded) {
         EXPECT_GE(run.samples.size(), 40U);
         EXPECT_GT(*run.result.throughput, 0);
       }
-      if (run.result.scenario == "offline") EXPECT_EQ(run.result.summary["concurrency"], 2);
-      if (run.result.scenario == "single-stream") EXPECT_EQ(run.result.batch, 1);
+      if (run.result.scenario == "offline") {
+        EXPECT_EQ(run.result.summary["concurrency"], 2);
+      }
+      if (run.result.scenario == "single-stream") {
+        EXPECT_EQ(run.result.batch, 1);
+      }
     }
   }
   EXPECT_EQ(crashed, 6);
@@ -198,6 +203,67 @@ TEST_F(BenchCli, CompareFindsAKnownDifferenceAndResultsExport) {
   r = run_cli({"results", "--db", db_.string(), "show", "nope"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no study 'nope'"), std::string::npos) << r.err;
+}
+
+// compare's accuracy columns through the binary: three studies of the same
+// file, each joined (by content hash) to a verify report written here. A and B
+// classify the same 12 test images: A gets all 12, B the first 4 only, so 8
+// pairs are discordant and all in A's favour: McNemar's exact p = 2 * 0.5^8.
+// C's report is of other test images: no pairing, and compare says why.
+TEST_F(BenchCli, CompareTestsAccuracyOnPairedPredictions) {
+  const auto m = artifact("m.onnx");
+  auto study = [&](const std::string& name, double top1, const std::string& correct, const std::string& test_set) {
+    const fs::path report = dir_.path() / (name + "-verify.json");
+    testutil::write_text(report, nlohmann::json{{"test_set", test_set},
+                                                {"results",
+                                                 {{{"artifact", m.string()},
+                                                   {"model", "fake"},
+                                                   {"backend", "test-fault"},
+                                                   {"status", "ok"},
+                                                   {"top1", top1},
+                                                   {"count", 12},
+                                                   {"correct", correct}}}}}
+                                     .dump());
+    const auto r = run_cli(bench_args(name, {m.string(), "--scenarios", "single-stream", "--verify", report.string()}));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  study("all-right", 1.0, "fff", "set-1");
+  study("four-right", 4.0 / 12, "f00", "set-1");
+  study("other-images", 0.5, "aaa", "set-2");
+
+  auto r = run_cli({"compare", "all-right", "four-right", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 1U);
+  const nlohmann::json acc = rows[0].value("accuracy", nlohmann::json::object());
+  ASSERT_TRUE(acc.contains("paired")) << r.out;
+  ASSERT_TRUE(acc["paired"].get<bool>()) << acc.dump();
+  EXPECT_EQ(acc["images"], 12);
+  EXPECT_EQ(acc["a_only"], 8);
+  EXPECT_EQ(acc["b_only"], 0);
+  EXPECT_DOUBLE_EQ(acc["mcnemar_p"].get<double>(), 2.0 / 256);
+  EXPECT_TRUE(acc["significant"].get<bool>());
+  EXPECT_EQ(acc["more_accurate"], "a");
+  EXPECT_DOUBLE_EQ(acc["top1_a"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(acc["top1_b"].get<double>(), 4.0 / 12);
+
+  // At alpha 0.005 the same 8-0 split is not significant.
+  r = run_cli({"compare", "all-right", "four-right", "--db", db_.string(), "--json", "--alpha", "0.005"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["accuracy"]["more_accurate"], "neither");
+
+  // The table: both top-1s, the p value and the verdict in words.
+  r = run_cli({"compare", "all-right", "four-right", "--db", db_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(testutil::contains(r.out, "100.00%")) << r.out;
+  EXPECT_TRUE(testutil::contains(r.out, "33.33%")) << r.out;
+  EXPECT_TRUE(testutil::contains(r.out, "0.0078")) << r.out;
+  EXPECT_TRUE(testutil::contains(r.out, "A is more accurate")) << r.out;
+
+  r = run_cli({"compare", "all-right", "other-images", "--db", db_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(testutil::contains(r.out, "the test sets differ")) << r.out;
+  EXPECT_FALSE(testutil::contains(r.out, "more accurate")) << r.out;
 }
 
 TEST_F(BenchCli, APlanFileDefinesTheStudyAndFlagsOverrideIt) {
