@@ -137,7 +137,14 @@ FileLock FileLock::acquire(const fs::path& path, const std::string& what, bool w
   // No O_CLOEXEC: children inherit the descriptor, and with it the lock.
   const int fd = open(path.c_str(), O_RDWR | O_CREAT, shared_by_users ? 0666 : 0644);
   if (fd < 0) {
-    fail(ExitCode::kOutput, fmt::format("cannot open the lock file '{}': {}", path.string(), std::strerror(errno)));
+    const int err = errno;
+    // The folder that could not be made (a read-only parent) is the cause,
+    // not the "No such file or directory" of the open that followed.
+    if (ec) {
+      fail(ExitCode::kOutput, fmt::format("cannot create the folder '{}' for the lock file '{}': {}",
+                                          path.parent_path().string(), path.filename().string(), ec.message()));
+    }
+    fail(ExitCode::kOutput, fmt::format("cannot open the lock file '{}': {}", path.string(), std::strerror(err)));
   }
   if (shared_by_users) (void)fchmod(fd, 0666);  // the umask would keep other users out; fails harmlessly if not ours
   struct flock l = whole_file(F_WRLCK);

@@ -47,6 +47,18 @@ TEST(FileLock, ASecondAcquireIsRefusedNamingTheHolder) {
   EXPECT_TRUE(FileLock::acquire(path, "the second", false, "busy").held());
 }
 
+TEST(FileLock, AFolderThatCannotBeMadeIsNamedAsTheCause) {
+  testutil::TempDir dir;
+  testutil::write_text(dir / "out", "a file where the lock's folder should be");
+  const fs::path path = dir / "out" / "locks" / "x.lock";
+  testutil::expect_error([&] { (void)FileLock::acquire(path, "a study", false, "busy"); }, ExitCode::kOutput,
+                         "cannot create the folder '" + (dir / "out" / "locks").string() + "' for the lock file 'x.lock'");
+  // A folder that exists but where the file cannot be made: the open's own error.
+  fs::create_directories(dir / "dir" / "x.lock" / "y");  // a folder where the lock file should be
+  testutil::expect_error([&] { (void)FileLock::acquire(dir / "dir" / "x.lock", "a study", false, "busy"); },
+                         ExitCode::kOutput, "cannot open the lock file '" + (dir / "dir" / "x.lock").string() + "'");
+}
+
 TEST(FileLock, ChildrenInheritItAndKeepItWhileTheyLive) {
   testutil::TempDir dir;
   const fs::path path = dir / "x.lock";
