@@ -1,6 +1,7 @@
 // `inferbench run` end to end on a tiny synthetic set at a tiny image size:
 // every stage leaves its outputs; a run killed between two stages continues
 // where it stopped; the report opens in a real browser.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -113,7 +114,12 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   const auto studies = store.studies();
   ASSERT_EQ(studies.size(), 1u);
   std::set<std::string> models_benchmarked, backends_ok;
+  std::string not_ok;  // for the failure message: what went wrong where
   for (const auto& r : store.runs(studies[0].id)) {
+    if (r.status != results::RunStatus::kOk) {
+      not_ok += fmt::format("{} {} {}: {} {}\n", r.result.artifact, r.result.backend, r.result.scenario,
+                            results::to_string(r.status), r.reason.substr(0, 300));
+    }
     if (r.status == results::RunStatus::kOk) {
       models_benchmarked.insert(r.result.model);
       backends_ok.insert(r.result.backend);
@@ -122,7 +128,8 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
     }
   }
   EXPECT_EQ(models_benchmarked, (std::set<std::string>(kModels.begin(), kModels.end())));
-  EXPECT_TRUE(backends_ok.count("libtorch") && backends_ok.count("onnxruntime")) << "ok runs in: " << backends_ok.size();
+  EXPECT_TRUE(backends_ok.count("libtorch") && backends_ok.count("onnxruntime"))
+      << "ok runs in: " << backends_ok.size() << " backends; the others:\n" << not_ok;
   EXPECT_EQ(read_file_text(out / "bench" / "study.txt"), studies[0].name + "\n");
   for (const char* f : {"report.html", "summary.md", "results.csv"}) {
     EXPECT_TRUE(fs::exists(out / "report" / f)) << f;

@@ -689,7 +689,9 @@ TEST_F(Report, AnOverlappedRunIsMarkedInTheTables) {
   const std::string md = slurp(w.markdown);
   EXPECT_NE(md.find("ok (overlapped)"), std::string::npos) << md;
   EXPECT_EQ(md.find("ok (overlapped)"), md.rfind("ok (overlapped)")) << "only the overlapped run is marked: " << md;
-  if (w.html_written) EXPECT_NE(slurp(w.html).find("ok (overlapped)"), std::string::npos);
+  if (w.html_written) {
+    EXPECT_NE(slurp(w.html).find("ok (overlapped)"), std::string::npos);
+  }
 }
 
 // ------------------------------------------------------------------ results export
