@@ -59,6 +59,12 @@ class Backend {
   // `shape` is the input shape in the artifact's layout, batch first.
   virtual Logits infer(const float* input, const std::vector<std::int64_t>& shape) = 0;
   [[nodiscard]] virtual nlohmann::json settings() const = 0;
+  // What actually executed, asked from the runtime itself: {"precision":
+  // "fp32" | "int8" | "mixed" | ..., "how": where the answer comes from, and
+  // the runtime's own evidence (kernel counts, per-layer precisions)}. Called
+  // once after the measured work, so asking may cost time (a probe session, a
+  // profiled run). Null when the backend cannot say (the default).
+  [[nodiscard]] virtual nlohmann::json execution() { return nullptr; }
 };
 
 struct OptionSpec {

@@ -110,7 +110,8 @@ VerifyIndex read_verify(const std::vector<fs::path>& reports) {
       const auto id = verified_identity(row, "artifact", "model", "artifact_hash", p);
       if (!id) continue;
       nlohmann::json figures = nlohmann::json::object();
-      for (const char* k : {"status", "top1", "agreement", "max_abs_diff", "mean_abs_diff", "count", "correct", "mcnemar"}) {
+      for (const char* k : {"status", "top1", "agreement", "max_abs_diff", "mean_abs_diff", "count", "correct", "mcnemar",
+                            "top1_drop", "accuracy_flag", "executed"}) {
         if (row.contains(k)) figures[k] = row[k];
       }
       if (!test_set.empty()) figures["test_set"] = test_set;
@@ -507,6 +508,7 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
           const nlohmann::json& r = o.result;
           res.summary["settings"] = r.value("settings", nlohmann::json::object());
           res.summary["backend_version"] = r.value("backend_version", "");
+          if (r.contains("executed") && !r["executed"].is_null()) res.summary["executed"] = r["executed"];
           res.summary["rss_after_load_kb"] = r.value("rss_after_load_kb", std::int64_t{0});
           res.rss_kb = r.value("peak_rss_kb", std::int64_t{0});
           res.load_s = load_s.front();
@@ -569,6 +571,10 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
     store.record_run(rec);
 
     row["status"] = std::string(results::to_string(rec.status));
+    row["precision"] = res.precision;
+    if (res.summary.contains("executed") && res.summary["executed"].is_object()) {
+      row["executed"] = res.summary["executed"].value("precision", "unknown");
+    }
     if (!rec.reason.empty()) row["reason"] = rec.reason;
     if (res.median) {
       row["median_ms"] = *res.median;
@@ -599,9 +605,9 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
 }
 
 std::string format_report(const StudyReport& report) {
-  std::string out = fmt::format("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>21} {:>9}  {}\n", "scenario",
-                                "artifact", "backend", "batch", "thr", "median ms", "p99 ms", "95% CI of median",
-                                "img/s", "status");
+  std::string out = fmt::format("{:<14} {:<26} {:<12} {:<16} {:>5} {:>3} {:>10} {:>10} {:>21} {:>9}  {}\n",
+                                "scenario", "artifact", "backend", "precision (ran)", "batch", "thr", "median ms",
+                                "p99 ms", "95% CI of median", "img/s", "status");
   for (const auto& r : report.rows) {
     std::string median = "-", p99 = "-", ci = "-", ips = "-";
     if (r.contains("median_ms")) {
@@ -613,10 +619,12 @@ std::string format_report(const StudyReport& report) {
     std::string status = r["status"];
     if (r.value("overlapped", false)) status += " (overlapped)";
     if (r.contains("reason")) status += ": " + r["reason"].get<std::string>();
-    out += fmt::format("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>21} {:>9}  {}\n",
+    std::string precision = r.value("precision", "");
+    if (r.contains("executed") && r["executed"] != precision) precision += " (" + r["executed"].get<std::string>() + ")";
+    out += fmt::format("{:<14} {:<26} {:<12} {:<16} {:>5} {:>3} {:>10} {:>10} {:>21} {:>9}  {}\n",
                        r["scenario"].get<std::string>(), r["artifact"].get<std::string>(),
-                       r["backend"].get<std::string>(), r["batch"].get<int>(), r["threads"].get<int>(), median, p99,
-                       ci, ips, status);
+                       r["backend"].get<std::string>(), precision, r["batch"].get<int>(), r["threads"].get<int>(),
+                       median, p99, ci, ips, status);
   }
   out += fmt::format("study '{}': {} runs planned, {} ran ({} ok, {} failed, {} skipped), {} already done (resume); "
                      "~ = unstable (CV or IQR/median > 10%)\n",

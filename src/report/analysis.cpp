@@ -111,6 +111,29 @@ std::optional<double> verify_figure(const results::RunRecord& run, const char* k
   return number_at(*it, key);
 }
 
+std::optional<std::string> executed_precision(const results::RunRecord& run) {
+  const nlohmann::json& s = run.result.summary;
+  if (!s.is_object()) return std::nullopt;
+  for (const nlohmann::json* e : {s.contains("executed") ? &s["executed"] : nullptr,
+                                  s.contains("verify") && s["verify"].is_object() && s["verify"].contains("executed")
+                                      ? &s["verify"]["executed"]
+                                      : nullptr}) {
+    if (e != nullptr && e->is_object() && e->contains("precision") && (*e)["precision"].is_string()) {
+      return (*e)["precision"].get<std::string>();
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> accuracy_flag(const results::RunRecord& run) {
+  const auto it = run.result.summary.find("verify");
+  if (it == run.result.summary.end() || !it->is_object() || !it->contains("accuracy_flag") ||
+      !(*it)["accuracy_flag"].is_string()) {
+    return std::nullopt;
+  }
+  return (*it)["accuracy_flag"].get<std::string>();
+}
+
 std::optional<bench::Interval> top1_interval(const results::RunRecord& run) {
   const auto top1 = verify_figure(run, "top1");
   const auto count = verify_figure(run, "count");

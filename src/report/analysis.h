@@ -70,6 +70,13 @@ std::optional<double> verify_figure(const results::RunRecord& run, const char* k
 // on the images verified (summary verify.count); nullopt without a top-1 or a
 // count (results recorded before verify kept the count).
 std::optional<bench::Interval> top1_interval(const results::RunRecord& run);
+// The precision the runtime says it executed ("int8", "bf16", "mixed", ...):
+// the run's own worker's answer, else verify's for the same artifact and
+// backend; nullopt when neither asked (runs recorded before they did).
+std::optional<std::string> executed_precision(const results::RunRecord& run);
+// verify's accuracy flag ("top-1 2.00 points below the reference (more than
+// 1.00)"), when the variant lost more than the threshold; nullopt otherwise.
+std::optional<std::string> accuracy_flag(const results::RunRecord& run);
 std::optional<double> model_file_mib(const results::RunRecord& run);
 std::optional<double> peak_rss_mib(const results::RunRecord& run);
 // Cold-start: medians over the fresh workers of load and first inference, in

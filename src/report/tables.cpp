@@ -59,8 +59,20 @@ std::string top1_cell(const results::RunRecord& r, int decimals) {
   const auto top1 = verify_figure(r, "top1");
   if (!top1) return kNone;
   const auto ci = top1_interval(r);
-  if (!ci) return pct(top1, decimals);
-  return fmt::format("{} [{:.{}f}, {:.{}f}]", pct(top1, decimals), 100 * ci->lo, decimals, 100 * ci->hi, decimals);
+  // A variant that lost more than verify's threshold is marked wherever its top-1 shows.
+  const std::string flag = accuracy_flag(r) ? fmt::format(" DROP {:.{}f} pts", 100 * verify_figure(r, "top1_drop").value_or(0), decimals) : "";
+  if (!ci) return pct(top1, decimals) + flag;
+  return fmt::format("{} [{:.{}f}, {:.{}f}]{}", pct(top1, decimals), 100 * ci->lo, decimals, 100 * ci->hi, decimals,
+                     flag);
+}
+
+// The artifact's precision and, when the runtime executed another (FP16
+// weights computed in FP32, a BF16 hint on FP32 weights), what it ran.
+std::string precision_cell(const results::RunRecord& r) {
+  const std::string& stored = r.result.precision;
+  const auto ran = executed_precision(r);
+  if (!ran || *ran == stored || *ran == "unknown") return stored;
+  return fmt::format("{} (ran {})", stored, *ran);
 }
 
 std::string speedup_cell(const Row& row) {
@@ -164,7 +176,7 @@ Table runs_table(const StudyView& view) {
   for (const Row& row : view.rows) {
     const auto& r = row.run;
     const auto& x = r.result;
-    t.rows.push_back({row.model, x.artifact, x.precision, x.backend, x.scenario, std::to_string(x.batch),
+    t.rows.push_back({row.model, x.artifact, precision_cell(r), x.backend, x.scenario, std::to_string(x.batch),
                       std::to_string(x.threads), median_cell(r), ms(x.p99), ips(x.throughput), speedup_cell(row),
                       top1_cell(r, 2), pct(verify_figure(r, "agreement"), 2), status_cell(r)});
   }

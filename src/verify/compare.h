@@ -64,7 +64,7 @@ struct Tolerance {
 
 // The one table of parity rules (verify judges by it; its help text and the
 // README quote describe_tolerances()): fp32 >= 99.9% and 1e-3, fp16 >= 99%
-// and 5e-2.
+// and 5e-2, int8 >= 95% and no |diff| bound (max_abs_diff_scaled infinite).
 const std::vector<Tolerance>& tolerances();
 
 // The rule for `p`. Throws Error(kUsage) naming the precision when the table

@@ -156,9 +156,19 @@ VerifyReport run(const VerifySpec& spec) {
       // McNemar's exact test against the reference, on the same images.
       const bench::McNemar m = bench::mcnemar(c.reference_correct, c.correct);
       row["mcnemar"] = {{"reference_only", m.only_a}, {"artifact_only", m.only_b}, {"p_value", m.p_value}};
-      row["tolerance"] = {{"min_agreement", tol.min_agreement}, {"max_abs_diff_scaled", tol.max_abs_diff_scaled}};
+      row["tolerance"] = {{"min_agreement", tol.min_agreement}};
+      if (std::isfinite(tol.max_abs_diff_scaled)) row["tolerance"]["max_abs_diff_scaled"] = tol.max_abs_diff_scaled;
+      // What the variant costs in accuracy: flagged beyond the threshold, in
+      // this table, bench's rows and the report.
+      const double drop = c.reference_top1 - c.top1;
+      row["top1_drop"] = drop;
+      if (drop > spec.max_top1_drop + 1e-12) {
+        row["accuracy_flag"] = fmt::format("top-1 {:.2f} points below the reference (more than {:.2f})", 100 * drop,
+                                           100 * spec.max_top1_drop);
+      }
       row["backend_version"] = o.result.value("backend_version", "");
       row["settings"] = o.result.value("settings", nlohmann::json::object());
+      if (o.result.contains("executed") && !o.result["executed"].is_null()) row["executed"] = o.result["executed"];
     }
     rows.push_back(row);
     progress.advance();
@@ -192,7 +202,10 @@ std::string format_report(const nlohmann::json& report, bool color) {
     const std::string status = r["status"];
     std::string verdict = status;
     if (r.contains("reason")) verdict += ": " + r["reason"].get<std::string>();
-    if (color && status != "pass") verdict = fmt::format(fmt::fg(fmt::terminal_color::red), "{}", verdict);
+    if (r.contains("accuracy_flag")) verdict += "; DROP: " + r["accuracy_flag"].get<std::string>();
+    if (color && (status != "pass" || r.contains("accuracy_flag"))) {
+      verdict = fmt::format(fmt::fg(fmt::terminal_color::red), "{}", verdict);
+    }
     const std::string name = fs::path(r["artifact"].get<std::string>()).filename().string();
     if (r.contains("agreement")) {
       std::string discordant = "-", p = "-";

@@ -27,6 +27,9 @@ struct VerifySpec {
   double timeout_s = 900;
   std::uint64_t memory_bytes = 0;                 // per worker; 0 = no limit
   std::filesystem::path out = "inferbench-out/verify";
+  // A row whose top-1 is more than this below the reference's (0.01 = one
+  // point) is flagged (row "accuracy_flag"), whatever its parity verdict.
+  double max_top1_drop = 0.01;
 };
 
 struct VerifyReport {

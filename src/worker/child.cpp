@@ -39,6 +39,25 @@ std::int64_t proc_status_kb(const char* field) {
   return 0;
 }
 
+// What ran, from the backend itself (Backend::execution), asked after the
+// measured work. An INT8 artifact that ran no integer kernel fails the run:
+// its numbers would be a float model's under an INT8 name.
+nlohmann::json executed(const backends::BackendInfo& info, const artifact::Artifact& artifact,
+                        backends::Backend& backend) {
+  nlohmann::json e = backend.execution();
+  if (artifact.precision != artifact::Precision::kINT8) return e;
+  if (e.is_null()) {
+    return {{"precision", "unknown"}, {"how", fmt::format("backend '{}' cannot say which kernels ran", info.name)}};
+  }
+  const std::string p = e.value("precision", "unknown");
+  if (p != "int8" && p != "mixed") {
+    fail(ExitCode::kInput,
+         fmt::format("'{}' is an INT8 model but {} ran it in {} (fell back to float: {}); {}", artifact.path.string(),
+                     info.name, p, e.contains("kernels") ? e["kernels"].dump() : e.dump(), e.value("how", "")));
+  }
+  return e;
+}
+
 // The bench body: load (already done and timed by the caller), then the
 // scenario (worker/scenario.h); this side only prepares the batch and writes
 // what the scenario measured.
@@ -71,6 +90,7 @@ int run_bench(const Job& job, const backends::BackendInfo& info, const artifact:
                         {"rss_after_load_kb", rss_after_load}};
   if (!s.timed) {  // cold-start
     result["peak_rss_kb"] = proc_status_kb("VmHWM");
+    result["executed"] = executed(info, artifact, backend);
     write_file_atomic(job.dir / "result.json", dump_json(result, 2) + "\n");
     return 0;
   }
@@ -88,6 +108,7 @@ int run_bench(const Job& job, const backends::BackendInfo& info, const artifact:
   result["rss_steady_kb"] = proc_status_kb("VmRSS");
   result["peak_rss_kb"] = proc_status_kb("VmHWM");
   result["stopped_short"] = s.stopped_short;
+  result["executed"] = executed(info, artifact, backend);
   write_file_atomic(job.dir / "result.json", dump_json(result, 2) + "\n");
   return 0;
 }
@@ -172,6 +193,7 @@ int run_job(const fs::path& job_file) {
                         {"batch", job.batch},
                         {"threads", job.threads}};
   if (job.write_logits) result["logits"] = "logits.npy";
+  result["executed"] = executed(info, artifact, *backend);
   write_file_atomic(job.dir / "result.json", dump_json(result, 2) + "\n");
   return 0;
 }

@@ -65,17 +65,35 @@ TEST(Compare, ToleranceTableHasOneRulePerPrecisionAndSaysSo) {
   EXPECT_EQ(tolerance_for(artifact::Precision::kFP32).max_abs_diff_scaled, 1e-3);
   EXPECT_EQ(tolerance_for(artifact::Precision::kFP16).min_agreement, 0.99);
   EXPECT_EQ(tolerance_for(artifact::Precision::kFP16).max_abs_diff_scaled, 5e-2);
+  EXPECT_EQ(tolerance_for(artifact::Precision::kINT8).min_agreement, 0.95);
+  EXPECT_TRUE(std::isinf(tolerance_for(artifact::Precision::kINT8).max_abs_diff_scaled));
   // The help text and the README quote the table.
   EXPECT_EQ(describe_tolerances(),
             "FP32 passes with >= 99.9% agreement and max |diff| <= 1e-3 x max(1, logit range); FP16 with >= 99% and "
-            "5e-2");
+            "5e-2; INT8 with >= 95% (no |diff| bound)");
   try {
-    (void)tolerance_for(artifact::Precision::kINT8);
-    FAIL() << "int8 has no parity rule yet";
+    (void)tolerance_for(artifact::Precision::kBF16);
+    FAIL() << "bf16 artifacts have no parity rule yet";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::kUsage);
-    EXPECT_NE(std::string(e.what()).find("int8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bf16"), std::string::npos) << e.what();
   }
+}
+
+// An INT8 row is judged on agreement alone: logits far apart, top-1 the same.
+TEST(Compare, Int8IsJudgedOnAgreementAlone) {
+  Comparison c;
+  c.count = 100;
+  c.agreement = 0.96;
+  c.max_abs_diff = 3.0;
+  c.reference_range = 10.0;
+  EXPECT_TRUE(judge(c, tolerance_for(artifact::Precision::kINT8)).pass);
+  EXPECT_FALSE(judge(c, tolerance_for(artifact::Precision::kFP32)).pass);
+  c.agreement = 0.94;
+  const Verdict v = judge(c, tolerance_for(artifact::Precision::kINT8));
+  EXPECT_FALSE(v.pass);
+  EXPECT_NE(v.why.find("agreement 94.00% < 95.00%"), std::string::npos) << v.why;
+  EXPECT_EQ(v.why.find("max |diff|"), std::string::npos) << v.why;
 }
 
 // --- per-image correctness, as verify.json keeps it ---------------------------

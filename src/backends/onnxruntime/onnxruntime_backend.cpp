@@ -12,13 +12,18 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <map>
 #include <onnxruntime_cxx_api.h>
 #include <optional>
+#include <set>
 #include <system_error>
 
 #include "backends/backend.h"
 #include "common/error.h"
+#include "common/files.h"
 #include "model/ir.h"
 
 namespace inferbench::backends {
@@ -50,6 +55,28 @@ std::string dims_to_string(const std::vector<std::int64_t>& dims) {
   return parts.empty() ? std::string("scalar") : fmt::format("{}", fmt::join(parts, "x"));
 }
 
+// Kernel op types ORT ran -> what precision the model computed in.
+nlohmann::json describe_kernels(const std::map<std::string, std::int64_t>& ops) {
+  static const std::set<std::string> float_compute{"Conv",   "FusedConv", "NhwcFusedConv", "ConvTranspose",
+                                                   "Gemm",   "FusedGemm", "MatMul",        "FusedMatMul"};
+  static const std::set<std::string> int_compute{"QLinearConv",  "QLinearMatMul",        "QGemm",
+                                                 "ConvInteger",  "MatMulInteger",        "MatMulIntegerToFloat",
+                                                 "DynamicQuantizeMatMul", "NhwcQLinearConv"};
+  std::int64_t f = 0, q = 0, q_other = 0;
+  for (const auto& [op, n] : ops) {
+    if (float_compute.contains(op)) f += n;
+    if (int_compute.contains(op)) q += n;
+    if (!int_compute.contains(op) && op.rfind("QLinear", 0) == 0) q_other += n;
+  }
+  const std::string precision = q > 0 && f == 0 ? "int8" : q > 0 ? "mixed" : f > 0 ? "fp32" : "unknown";
+  return {{"precision", precision},
+          {"how", "ONNX Runtime's profiler: the kernels of one run of a probe session with the same options"},
+          {"integer_compute_kernels", q},
+          {"float_compute_kernels", f},
+          {"other_integer_kernels", q_other},
+          {"kernels", ops}};
+}
+
 class OnnxRuntimeBackend final : public Backend {
  public:
   void load(const artifact::Artifact& artifact, const Options& options, int threads) override {
@@ -71,17 +98,7 @@ class OnnxRuntimeBackend final : public Backend {
     }
 
     try {
-      Ort::SessionOptions so;
-      so.SetIntraOpNumThreads(threads);
-      so.SetInterOpNumThreads(inter_op_threads_);
-      so.SetGraphOptimizationLevel(optimization_level(optimization_));
-      so.SetExecutionMode(execution_mode_ == "parallel" ? ORT_PARALLEL : ORT_SEQUENTIAL);
-      if (memory_pattern_) {
-        so.EnableMemPattern();
-      } else {
-        so.DisableMemPattern();
-      }
-      session_.emplace(environment(), path_.c_str(), so);
+      session_.emplace(environment(), path_.c_str(), session_options());
       read_io(artifact);
     } catch (const Error&) {
       session_.reset();
@@ -125,6 +142,55 @@ class OnnxRuntimeBackend final : public Backend {
       fail(ExitCode::kInput, fmt::format("'{}': ONNX Runtime failed to run a {} batch: {}", path_.string(),
                                          model::shape_to_string(shape), e.what()));
     }
+  }
+
+  // The kernels ORT runs, from its own profiler: a probe session with the
+  // same options and profiling on runs one image of zeros; every "Node" event
+  // names the kernel's op type. Integer kernels (QLinearConv, QGemm,
+  // ConvInteger, ...) are the proof that an INT8 model ran as one; the float
+  // compute kernels beside them (Conv, FusedConv, Gemm, MatMul) say how much
+  // of it did not.
+  nlohmann::json execution() override {
+    if (!session_) throw std::logic_error("onnxruntime backend: execution() before load()");
+    const std::filesystem::path prefix =
+        std::filesystem::temp_directory_path() / fmt::format("inferbench-ort-profile-{}", getpid());
+    std::string profile;
+    try {
+      Ort::SessionOptions so = session_options();
+      so.EnableProfiling(prefix.c_str());
+      Ort::Session probe(environment(), path_.c_str(), so);
+      std::array<std::int64_t, 4> shape{};
+      for (std::size_t i = 0; i < 4; ++i) shape[i] = accepted_[i] > 0 ? accepted_[i] : 1;
+      if (shape[2] <= 1 || shape[3] <= 1) return {{"precision", "unknown"}, {"how", "no input size known to probe with"}};
+      std::vector<float> zeros(static_cast<std::size_t>(shape[0] * shape[1] * shape[2] * shape[3]), 0.0F);
+      const Ort::MemoryInfo memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+      const Ort::Value x =
+          Ort::Value::CreateTensor<float>(memory, zeros.data(), zeros.size(), shape.data(), shape.size());
+      const char* in_names[] = {input_name_.c_str()};
+      const char* out_names[] = {output_name_.c_str()};
+      (void)probe.Run(Ort::RunOptions{nullptr}, in_names, &x, 1, out_names, 1);
+      Ort::AllocatorWithDefaultOptions allocator;
+      profile = probe.EndProfilingAllocated(allocator).get();
+    } catch (const Ort::Exception& e) {
+      fail(ExitCode::kInput, fmt::format("'{}': ONNX Runtime's profiled probe run failed: {}", path_.string(), e.what()));
+    }
+    nlohmann::json events;
+    try {
+      events = nlohmann::json::parse(read_file_text(profile));
+    } catch (const std::exception& e) {
+      std::error_code ec;
+      std::filesystem::remove(profile, ec);
+      fail(ExitCode::kInput, fmt::format("ONNX Runtime's profile '{}' is unreadable: {}", profile, e.what()));
+    }
+    std::error_code ec;
+    std::filesystem::remove(profile, ec);
+    std::map<std::string, std::int64_t> ops;
+    for (const auto& e : events) {
+      if (!e.is_object() || e.value("cat", "") != "Node" || !e.contains("args") || !e["args"].is_object()) continue;
+      const std::string op = e["args"].value("op_name", "");
+      if (!op.empty()) ++ops[op];
+    }
+    return describe_kernels(ops);
   }
 
   [[nodiscard]] nlohmann::json settings() const override {
@@ -184,6 +250,20 @@ class OnnxRuntimeBackend final : public Backend {
       }
     }
     accepted_[0] = input_dims_[0];  // -1 = dynamic batch
+  }
+
+  [[nodiscard]] Ort::SessionOptions session_options() const {
+    Ort::SessionOptions so;
+    so.SetIntraOpNumThreads(threads_);
+    so.SetInterOpNumThreads(inter_op_threads_);
+    so.SetGraphOptimizationLevel(optimization_level(optimization_));
+    so.SetExecutionMode(execution_mode_ == "parallel" ? ORT_PARALLEL : ORT_SEQUENTIAL);
+    if (memory_pattern_) {
+      so.EnableMemPattern();
+    } else {
+      so.DisableMemPattern();
+    }
+    return so;
   }
 
   void check_input(const std::vector<std::int64_t>& shape) const {

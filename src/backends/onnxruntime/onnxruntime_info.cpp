@@ -13,7 +13,7 @@ BackendInfo onnxruntime_backend_info() {
   b.name = "onnxruntime";
   b.description = "ONNX Runtime, CPU execution provider";
   b.formats = {"onnx"};
-  b.precisions = {artifact::Precision::kFP32, artifact::Precision::kFP16};
+  b.precisions = {artifact::Precision::kFP32, artifact::Precision::kFP16, artifact::Precision::kINT8};
   b.options = {{"inter_op_threads", "1", "N >= 1: threads running independent nodes (execution_mode=parallel only)"},
                {"graph_optimization_level", "all", "disable|basic|extended|all: ORT's graph rewrites"},
                {"execution_mode", "sequential", "sequential|parallel: node scheduling"},

@@ -24,11 +24,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <openvino/core/version.hpp>
 #include <openvino/frontend/manager.hpp>
 #include <openvino/openvino.hpp>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <utility>
@@ -199,6 +201,58 @@ class OpenVinoBackend final : public Backend {
     }
   }
 
+  // The precision each layer executes in, from the plugin's runtime model
+  // (the graph it compiled: rt_info "layerType", "runtimePrecision",
+  // "primitiveType") of the first compiled shape. The compute layers
+  // (convolutions, fully connected, matmul) decide: all u8/i8 is int8, all f32
+  // is fp32, and so on; several is "mixed". Kernel names (primitiveType, e.g.
+  // "brgconv_avx512_I8") are kept as the plugin's own evidence.
+  nlohmann::json execution() override {
+    if (compiled_.empty()) throw std::logic_error("openvino backend: execution() before load()");
+    std::map<std::string, std::map<std::string, std::int64_t>> compute;  // layer type -> precision -> count
+    std::map<std::string, std::int64_t> primitives;
+    std::map<std::string, std::int64_t> by_precision;
+    try {
+      const std::shared_ptr<const ov::Model> rt = compiled_.begin()->second.model.get_runtime_model();
+      for (const auto& op : rt->get_ordered_ops()) {
+        const ov::RTMap& info = op->get_rt_info();
+        auto text = [&](const char* key) {
+          const auto it = info.find(key);
+          return it == info.end() ? std::string() : it->second.as<std::string>();
+        };
+        const std::string type = text("layerType");
+        const bool is_compute = type.find("Convolution") != std::string::npos || type == "FullyConnected" ||
+                                type == "MatMul" || type == "Deconvolution";
+        if (!is_compute) continue;
+        std::string precision = text("runtimePrecision");
+        for (char& c : precision) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        ++compute[type][precision];
+        ++by_precision[precision];
+        ++primitives[text("primitiveType")];
+      }
+    } catch (const std::exception& e) {
+      fail(ExitCode::kInput, fmt::format("'{}': OpenVINO's runtime model cannot be read: {}", path_.string(), e.what()));
+    }
+    auto family = [](const std::string& p) -> std::string {
+      if (p == "u8" || p == "i8") return "int8";
+      if (p == "f32") return "fp32";
+      if (p == "bf16") return "bf16";
+      if (p == "f16") return "fp16";
+      return p.empty() ? "unknown" : p;
+    };
+    std::set<std::string> families;
+    for (const auto& [p, n] : by_precision) families.insert(family(p));
+    const std::string precision = families.empty() ? "unknown" : families.size() == 1 ? *families.begin() : "mixed";
+    std::int64_t integer = 0, floating = 0;
+    for (const auto& [p, n] : by_precision) (family(p) == "int8" ? integer : floating) += n;
+    return {{"precision", precision},
+            {"how", "OpenVINO's runtime model: runtimePrecision of every compute layer of the compiled model"},
+            {"integer_compute_kernels", integer},
+            {"float_compute_kernels", floating},
+            {"compute_layers", compute},
+            {"kernels", primitives}};
+  }
+
   [[nodiscard]] nlohmann::json settings() const override {
     nlohmann::json s = in_force_;
     s["requested"] = {{"hint", hint_},
@@ -232,7 +286,7 @@ class OpenVinoBackend final : public Backend {
         m = model_->clone();
         m->reshape(ov::PartialShape(shape));
       }
-      it = compiled_.emplace(shape, Compiled{core_.compile_model(m, kDevice, config_), {}}).first;
+      it = compiled_.emplace(shape, Compiled{core_.compile_model(m, kDevice, config_), {}, {}}).first;
       if (compiled_.size() == 1) read_in_force(it->second.model);
     }
     Compiled& c = it->second;

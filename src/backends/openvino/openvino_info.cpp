@@ -13,7 +13,7 @@ BackendInfo openvino_backend_info() {
   b.name = "openvino";
   b.description = "OpenVINO CPU plugin";
   b.formats = {"openvino", "onnx"};
-  b.precisions = {artifact::Precision::kFP32, artifact::Precision::kFP16};
+  b.precisions = {artifact::Precision::kFP32, artifact::Precision::kFP16, artifact::Precision::kINT8};
   b.options = {{"hint", "latency", "latency|throughput: ov::hint::performance_mode"},
                {"streams", "", "N >= 1 or AUTO: ov::num_streams (default: chosen by the hint)"},
                {"precision", "f32", "f32|bf16|f16: ov::hint::inference_precision"},
