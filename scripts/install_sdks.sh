@@ -14,6 +14,8 @@
 #   PREFIX/onnxruntime/VERSION, .stamp
 #   PREFIX/venv/                            Python venv holding the `openvino` wheel
 #     .../site-packages/openvino/{include,libs,cmake}   (OpenVINOConfig.cmake in cmake/)
+#     .../site-packages/onnxruntime, onnx  ONNX Runtime's Python quantizer (onnxruntime==ORT_VERSION,
+#                                           the C++ SDK's version) for the onnx-int8 export
 #   PREFIX/npm/node_modules/echarts/        ECharts (dist/echarts.min.js is embedded into the
 #                                           binary at build time: `inferbench report`)
 #   PREFIX/sdk-paths.cmake                  paths/versions, read by cmake/sdks.cmake
@@ -29,6 +31,8 @@
 #                 serve the JAR either, the library is taken from that npm package too.
 #   OpenVINO    : PyPI `openvino==<ver>` wheel, pip-installed into a venv made with
 #                 /usr/bin/python3 (Debian's python is externally managed).
+#   Quantizer   : PyPI `onnxruntime==<ORT_VERSION>` and `onnx==<ONNX_PY_VERSION>` wheels, into the
+#                 same venv (the export stage runs it; nothing links it).
 #   ECharts     : npm `echarts@<ver>` (npm install --prefix PREFIX/npm), so the HTML
 #                 report can inline it and work offline.
 #
@@ -36,7 +40,8 @@
 #   ORT_VERSION (1.29.0)  ORT_NPM_PKG (com.github.asus4.onnxruntime@0.4.9, carries ORT 1.29.0)
 #   OV_VERSION (2026.4.1) PYTHON (/usr/bin/python3)
 #   ECHARTS_VERSION (6.1.0)
-#   SKIP_ORT=1 / SKIP_OPENVINO=1 / SKIP_ECHARTS=1   skip one of them
+#   ONNX_PY_VERSION (1.23.2)
+#   SKIP_ORT=1 / SKIP_OPENVINO=1 / SKIP_ECHARTS=1 / SKIP_QUANTIZER=1   skip one of them
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -48,6 +53,8 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 SKIP_ORT=${SKIP_ORT:-0}
 SKIP_OPENVINO=${SKIP_OPENVINO:-0}
 ECHARTS_VERSION=${ECHARTS_VERSION:-6.1.0}
+ONNX_PY_VERSION=${ONNX_PY_VERSION:-1.23.2}
+SKIP_QUANTIZER=${SKIP_QUANTIZER:-0}
 SKIP_ECHARTS=${SKIP_ECHARTS:-0}
 
 log() { echo "[install_sdks] $*" >&2; }
@@ -193,6 +200,28 @@ install_openvino() {
   [[ -f $OV_CMAKE_DIR/OpenVINOConfig.cmake ]] || die "OpenVINOConfig.cmake not found in the wheel"
 }
 
+# ONNX Runtime's Python quantizer, pinned to the C++ SDK's version, in the
+# venv: the onnx-int8 exporter runs it on inferbench's own calibration tensors.
+QUANTIZE_PYTHON=""
+install_quantizer() {
+  local venv=$PREFIX/venv
+  if [[ ! -x $venv/bin/python ]]; then
+    log "creating venv $venv with $PYTHON"
+    "$PYTHON" -m venv "$venv" || die "python venv failed (apt-get install python3-venv)"
+  fi
+  local ort=("$venv"/lib/python3*/site-packages/onnxruntime-"$ORT_VERSION".dist-info)
+  local onnx=("$venv"/lib/python3*/site-packages/onnx-"$ONNX_PY_VERSION".dist-info)
+  if [[ -d ${ort[0]} && -d ${onnx[0]} ]]; then
+    log "onnxruntime $ORT_VERSION and onnx $ONNX_PY_VERSION (quantizer) already installed in $venv"
+  else
+    log "pip install onnxruntime==$ORT_VERSION onnx==$ONNX_PY_VERSION into $venv"
+    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q \
+        "onnxruntime==$ORT_VERSION" "onnx==$ONNX_PY_VERSION" >&2 \
+        || die "pip install onnxruntime==$ORT_VERSION onnx==$ONNX_PY_VERSION failed"
+  fi
+  QUANTIZE_PYTHON=$venv/bin/python
+}
+
 # The report's charting library. Its own package.json says which version is
 # there, so a second run with the same version does not touch the network.
 install_echarts() {
@@ -224,6 +253,11 @@ set(INFERBENCH_SDK_ONNXRUNTIME_VERSION \"$(cat "$PREFIX/onnxruntime/VERSION")\")
 set(INFERBENCH_SDK_OPENVINO_VERSION \"$OV_VERSION\")
 "
   fi
+  if [[ -n $QUANTIZE_PYTHON ]]; then
+    content+="set(INFERBENCH_SDK_QUANTIZE_PYTHON \"$QUANTIZE_PYTHON\")
+set(INFERBENCH_SDK_QUANTIZE_ORT_VERSION \"$ORT_VERSION\")
+"
+  fi
   # Naming the file here also makes an existing build folder re-run CMake (it
   # reads this file), so ECharts installed after a configure is picked up.
   local echarts_js=$PREFIX/npm/node_modules/echarts/dist/echarts.min.js
@@ -243,6 +277,12 @@ if [[ $SKIP_OPENVINO == 1 ]]; then
   [[ -f ${_cfg[0]} ]] && OV_CMAKE_DIR=$(dirname "${_cfg[0]}")
 else
   install_openvino
+fi
+if [[ $SKIP_QUANTIZER == 1 ]]; then
+  _q=("$PREFIX"/venv/lib/python3*/site-packages/onnxruntime-"$ORT_VERSION".dist-info)
+  [[ -d ${_q[0]} ]] && QUANTIZE_PYTHON=$PREFIX/venv/bin/python
+else
+  install_quantizer
 fi
 [[ $SKIP_ECHARTS == 1 ]] || install_echarts
 write_paths

@@ -33,13 +33,16 @@ void add_export(CLI::App& app, int& exit_code) {
     bool no_fold = false;
     bool static_batch = false;
     int opset = 17;
+    std::string calibration;
+    std::int64_t calibration_count = 300;
+    std::uint64_t calibration_seed = 1;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
   std::vector<std::string> names{"all"};
   for (const auto& v : exporters::export_variants()) names.push_back(v.name());
   CLI::App* cmd = app.add_subcommand(
-      "export", "Export a checkpoint to every framework's format: OUT/<model>.pt, .onnx, .xml/.bin and -fp16.xml/.bin, "
+      "export", "Export a checkpoint to every framework's format: OUT/<model>.pt, .onnx, .xml/.bin, -fp16.xml/.bin and, with --calibration, -int8.onnx, "
                 "each with a <file>.json sidecar (input, classes, preprocessing, provenance); also CHECKPOINT.json, the "
                 "checkpoint's own sidecar, so `bench` describes the libtorch runs on it the same way.");
   cmd->add_option("checkpoint", f->checkpoint, "Checkpoint from `train` (model.ckpt)")->required();
@@ -50,8 +53,24 @@ void add_export(CLI::App& app, int& exit_code) {
   cmd->add_flag("--no-fold", f->no_fold, "Keep batch norm as separate ops (folded into the convolutions by default)");
   cmd->add_flag("--static-batch", f->static_batch, "Fix the batch dimension to 1 instead of leaving it dynamic");
   cmd->add_option("--opset", f->opset, "ONNX opset")->check(CLI::Range(13, 18));
+  cmd->add_option("--calibration", f->calibration,
+                  "Calibration images for the INT8 variants (onnx-int8): a split written by `data export-tensors`, "
+                  "normally the training split, at the model's input size. Without it, `all` skips them");
+  CLI::Option* count_flag =
+      cmd->add_option("--calibration-count", f->calibration_count,
+                      "Images drawn from --calibration (0 = all of them); given, more than the split has is an error; "
+                      "by default a smaller split is used whole")
+          ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
+  cmd->add_option("--calibration-seed", f->calibration_seed, "Seed of the draw (same seed and images: same file)");
   cmd->add_flag("--json", f->json, "Print the written artifacts as JSON on stdout");
-  cmd->callback([f, &exit_code] {
+  cmd->callback([f, count_flag, &exit_code] {
+    const bool count_given = count_flag->count() > 0;
+    std::error_code ec;
+    if (!f->calibration.empty() && !fs::is_regular_file(fs::path(f->calibration) / "meta.json", ec)) {
+      fail(ExitCode::kInput, fmt::format("--calibration '{}': no split written by `data export-tensors` there (no "
+                                         "meta.json)",
+                                         f->calibration));
+    }
 #ifndef INFERBENCH_HAVE_EXPORT_CHECKPOINT
     fail(ExitCode::kUnavailable, "export needs LibTorch to read checkpoints; this build has none (Debian: libtorch-dev)");
 #else
@@ -73,16 +92,28 @@ void add_export(CLI::App& app, int& exit_code) {
         if (!all) ++failed;
         continue;
       }
+      if (v.exporter->needs_calibration && f->calibration.empty()) {
+        const std::string why = "needs calibration images (--calibration DIR)";
+        fmt::print(stderr, "export {:<14} skipped: {}\n", name, why);
+        written.push_back({{"format", name}, {"status", "skipped"}, {"reason", why}});
+        if (!all) fail(ExitCode::kUsage, fmt::format("export {}: {}", name, why));
+        continue;
+      }
       exporters::ExportOptions opts;
       opts.out = v.file(out, m.graph.architecture);
       opts.dynamic_batch = !f->static_batch;
       opts.opset = f->opset;
+      if (!f->calibration.empty()) {
+        opts.calibration = exporters::CalibrationSet{f->calibration, f->calibration_count, f->calibration_seed,
+                                                     count_given};
+      }
       try {
         const artifact::Artifact a = exporters::write_variant(v, m, opts);
         artifact::write_sidecar(a);
         fmt::print(stderr, "export {:<14} {}\n", name, a.path.string());
         written.push_back({{"format", name}, {"status", "ok"}, {"path", a.path.string()}});
       } catch (const Error& e) {
+        if (e.code() == ExitCode::kUsage && !all) throw;  // a flag that does not fit: a usage error, exit 2
         ++failed;
         fmt::print(stderr, "export {:<14} FAILED: {}\n", name, e.what());
         written.push_back({{"format", name}, {"status", "failed"}, {"reason", e.what()}});
@@ -223,6 +254,7 @@ void add_verify(CLI::App& app, int& exit_code) {
     double timeout = 900;
     std::uint64_t memory_mib = 0;
     std::string out = "inferbench-out/verify";
+    double max_top1_drop = 1.0;
     bool json = false;
   };
   auto f = std::make_shared<Flags>();
@@ -247,9 +279,14 @@ void add_verify(CLI::App& app, int& exit_code) {
   cmd->add_option("--memory-limit", f->memory_mib, "Address-space limit per worker in MiB; 0 = none")
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 40));
   cmd->add_option("--out", f->out, "Output folder (verify.json, one folder per worker)");
+  cmd->add_option("--max-top1-drop", f->max_top1_drop,
+                  "Flag a variant whose top-1 is more than this many points below the reference's")
+      ->check(CLI::Range(0.0, 100.0))
+      ->check(kNotNaN);
   cmd->add_flag("--json", f->json, "Print the results as JSON on stdout");
   cmd->callback([f, &exit_code] {
     verify::VerifySpec spec;
+    spec.max_top1_drop = f->max_top1_drop / 100;
     spec.checkpoint = f->checkpoint;
     spec.tensors = f->tensors;
     spec.artifacts.assign(f->artifacts.begin(), f->artifacts.end());

@@ -1,13 +1,20 @@
 #include "common/process.h"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+
+#include "common/error.h"
 
 namespace inferbench {
 
@@ -131,6 +138,61 @@ std::optional<std::array<double, 3>> load_average() {
   std::array<double, 3> a{};
   if (!(in >> a[0] >> a[1] >> a[2])) return std::nullopt;
   return a;
+}
+
+ProgramResult run_program(const std::vector<std::string>& argv_s, std::size_t tail_bytes) {
+  if (argv_s.empty()) throw std::invalid_argument("run_program: no program");
+  std::vector<std::string> args = argv_s;  // prepared before fork: after it, only async-signal-safe calls
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) {
+    fail(ExitCode::kInternal, fmt::format("cannot start '{}': pipe: {}", args[0], std::strerror(errno)));
+  }
+  StopSignals stop;
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    const int err = errno;
+    close(out[0]);
+    close(out[1]);
+    fail(ExitCode::kInternal, fmt::format("cannot start '{}': fork: {}", args[0], std::strerror(err)));
+  }
+  if (pid == 0) {
+    setpgid(0, 0);
+    die_with_parent(parent);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    dup2(out[1], STDOUT_FILENO);
+    dup2(out[1], STDERR_FILENO);
+    execvp(argv[0], argv.data());
+    const char msg[] = "cannot execute the program\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  StopSignals::add_child(pid);
+  close(out[1]);
+  ProgramResult r;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n > 0) {
+      r.output_tail.append(buf, static_cast<std::size_t>(n));
+      if (r.output_tail.size() > 2 * tail_bytes) r.output_tail.erase(0, r.output_tail.size() - tail_bytes);
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  close(out[0]);
+  if (r.output_tail.size() > tail_bytes) r.output_tail.erase(0, r.output_tail.size() - tail_bytes);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  StopSignals::remove_child(pid);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
+  return r;
 }
 
 }  // namespace inferbench

@@ -12,8 +12,10 @@
 #include <sys/types.h>
 
 #include <array>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace inferbench {
 
@@ -65,5 +67,16 @@ std::optional<double> machine_busy_cpu_seconds();
 
 // /proc/loadavg's 1, 5 and 15 minute averages; nullopt when unreadable.
 std::optional<std::array<double, 3>> load_average();
+
+// An outside program run to its end (a converter or quantizer in a Python
+// venv), under the lifetime contract above: its own process group, dies with
+// this process, SIGINT/SIGTERM forwarded while a StopSignals lives.
+struct ProgramResult {
+  int exit_code = 0;        // its exit status, 128 + N when killed by signal N, 127 when it could not start
+  std::string output_tail;  // the last `tail_bytes` of its stdout and stderr together
+};
+// Throws Error(kInternal) only when no process can be made (fork or pipe
+// failing); a program that cannot be executed is exit code 127.
+ProgramResult run_program(const std::vector<std::string>& argv, std::size_t tail_bytes = 4000);
 
 }  // namespace inferbench

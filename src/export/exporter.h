@@ -33,8 +33,11 @@ namespace inferbench::exporters {
 // size and layout), of which `count` images are drawn with `seed`.
 struct CalibrationSet {
   std::filesystem::path tensors;
-  std::int64_t count = 0;  // 0 = every image of the split
+  std::int64_t count = 300;  // 0 = every image of the split
   std::uint64_t seed = 1;
+  // true: `count` was asked for, and a split with fewer images is an
+  // Error(kUsage); false: a default, and a smaller split is used whole.
+  bool exact = false;
 };
 
 struct ExportOptions {
@@ -51,6 +54,15 @@ struct ExportOptions {
 artifact::Artifact export_torchscript(const InferenceModel& model, const ExportOptions& options);
 artifact::Artifact export_onnx(const InferenceModel& model, const ExportOptions& options);
 artifact::Artifact export_openvino(const InferenceModel& model, const ExportOptions& options);
+// Static INT8 through ONNX Runtime's quantizer (src/export/onnx/onnx_int8_export.cpp):
+// needs options.calibration; Error(kUnavailable) when the pinned quantizer is
+// not installed, Error(kUsage) for calibration images that do not fit the model
+// or a count larger than the split, Error(kInput) when the quantizer fails.
+artifact::Artifact export_onnx_int8(const InferenceModel& model, const ExportOptions& options);
+
+// The calibration images of a split of `available`: `count` distinct indices,
+// a seeded uniform sample without replacement, the same on every platform.
+std::vector<std::size_t> draw_calibration(std::size_t available, std::size_t count, std::uint64_t seed);
 
 // The description fields every emitter fills the same way (model, classes,
 // preprocessing, input size, precision, provenance); the emitter sets format.
@@ -68,6 +80,7 @@ struct ExporterInfo {
   // one file per precision: "<model><ext>" for fp32, "<model>-<precision><ext>"
   // otherwise, and names that variant "<format>" / "<format>-<precision>".
   std::vector<artifact::Precision> precisions{artifact::Precision::kFP32};
+  bool needs_calibration = false;  // writes nothing without ExportOptions::calibration
   bool available = false;
   std::string reason;  // why not available (empty when available)
   ExportFn write;      // empty when unavailable
@@ -76,7 +89,7 @@ struct ExporterInfo {
 ExporterInfo with_writer(ExporterInfo info, ExportFn write);
 ExporterInfo unavailable(ExporterInfo info, std::string reason);
 
-// Every exporter, available or not, in a fixed order (torchscript, onnx, openvino).
+// Every exporter, available or not, in a fixed order (torchscript, onnx, openvino, onnx INT8).
 const std::vector<ExporterInfo>& exporters();
 
 // One file `export` writes: an exporter in one precision.

@@ -14,12 +14,14 @@ namespace inferbench::exporters {
 ExporterInfo torchscript_exporter_info();
 ExporterInfo onnx_exporter_info();
 ExporterInfo openvino_exporter_info();
+ExporterInfo onnx_int8_exporter_info();
 
 const std::vector<ExporterInfo>& exporters() {
   static const std::vector<ExporterInfo> all{
       torchscript_exporter_info(),  //
       onnx_exporter_info(),         //
       openvino_exporter_info(),     //
+      onnx_int8_exporter_info(),    //
   };
   return all;
 }

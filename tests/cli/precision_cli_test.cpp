@@ -1,0 +1,234 @@
+// The INT8 route end to end through the binary (issue 15): `export --format
+// onnx-int8` calibrates ONNX Runtime's static quantizer on inferbench's own
+// tensors (the same seed gives the same file), `verify` proves from ONNX
+// Runtime's profiler that integer kernels ran, a run made to fall back to
+// float is a recorded failure, and bad calibration inputs are named errors
+// while the other formats are still written.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/files.h"
+#include "common/hash.h"
+#include "export/exporter.h"
+#include "testutil/checkpoint_fixture.h"
+#include "testutil/fixtures.h"
+#include "testutil/text.h"
+
+namespace inferbench {
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::contains;
+using testutil::run_cli;
+
+class PrecisionCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testutil::TempDir();
+    testutil::CheckpointSpec spec;
+    spec.width_mult = 0.25;
+    spec.image_size = 32;
+    checkpoint_ = testutil::make_checkpoint(dir_->path() / "ckpt", spec);
+    tensors_ = testutil::write_split_tensors(dir_->path() / "test", 20, 32, 3);
+    // Calibration images: others than the test images (another pattern seed).
+    calibration_ = testutil::write_split_tensors(dir_->path() / "calibration", 24, 32, 3, 5);
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  static testutil::CliResult export_int8(const fs::path& out, std::vector<std::string> extra) {
+    std::vector<std::string> a{"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format",
+                               "onnx-int8", "--calibration", calibration_.string(), "--json"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return run_cli(a);
+  }
+  static nlohmann::json verify(const fs::path& artifact, const fs::path& out, std::vector<std::string> extra,
+                               int expect_exit) {
+    std::vector<std::string> a{"--quiet", "verify", "--checkpoint", checkpoint_.string(), "--tensors",
+                               tensors_.string(), artifact.string(), "--out", out.string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    if (std::find(extra.begin(), extra.end(), "--backends") == extra.end()) {
+      a.insert(a.end(), {"--backends", "onnxruntime"});
+    }
+    const auto r = run_cli(a);
+    if (expect_exit >= 0) {
+      EXPECT_EQ(r.exit_code, expect_exit) << r.out << r.err;
+    }
+    return nlohmann::json::parse(read_file_text(out / "verify.json"));
+  }
+
+  static testutil::TempDir* dir_;
+  static fs::path checkpoint_, tensors_, calibration_;
+};
+testutil::TempDir* PrecisionCli::dir_ = nullptr;
+fs::path PrecisionCli::checkpoint_, PrecisionCli::tensors_, PrecisionCli::calibration_;
+
+TEST(CalibrationDraw, DistinctSeededAndTheSameEverywhere) {
+  const auto a = exporters::draw_calibration(100, 30, 7);
+  ASSERT_EQ(a.size(), 30U);
+  EXPECT_EQ(std::set<std::size_t>(a.begin(), a.end()).size(), 30U);  // without replacement
+  for (const auto i : a) EXPECT_LT(i, 100U);
+  EXPECT_EQ(a, exporters::draw_calibration(100, 30, 7));
+  EXPECT_NE(a, exporters::draw_calibration(100, 30, 8));
+  // Pinned values (SplitMix64 + Fisher-Yates, computed independently in
+  // Python): no compiler or standard library can move the draw.
+  EXPECT_EQ(exporters::draw_calibration(10, 3, 7), (std::vector<std::size_t>{7, 0, 4}));
+  EXPECT_EQ(exporters::draw_calibration(100, 5, 1), (std::vector<std::size_t>{65, 53, 66, 56, 61}));
+  const auto all = exporters::draw_calibration(10, 10, 3);
+  EXPECT_EQ(std::set<std::size_t>(all.begin(), all.end()).size(), 10U);  // a permutation
+  EXPECT_TRUE(exporters::draw_calibration(5, 0, 1).empty());
+}
+
+TEST_F(PrecisionCli, Int8IsCalibratedDeterministicallyAndRunsIntegerKernels) {
+  const fs::path e1 = dir_->path() / "e1", e2 = dir_->path() / "e2", e3 = dir_->path() / "e3";
+  auto r = export_int8(e1, {"--calibration-count", "16", "--calibration-seed", "7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path file = e1 / "mobilenet_v2-int8.onnx";
+  ASSERT_TRUE(fs::exists(file)) << r.out;
+  const auto side = nlohmann::json::parse(read_file_text(file.string() + ".json"));
+  EXPECT_EQ(side["precision"], "int8");
+  const auto& q = side["source"]["quantization"];
+  EXPECT_EQ(q["quantizer"], "onnxruntime.quantization.quantize_static");
+  EXPECT_EQ(q["settings"]["per_channel"], true);
+  EXPECT_EQ(q["settings"]["weight_type"], "QInt8");
+  EXPECT_EQ(q["settings"]["activation_type"], "QUInt8");
+  EXPECT_GT(q["nodes"].value("QuantizeLinear", 0), 0) << q.dump();
+  EXPECT_EQ(q["calibration_images"], 16);
+  EXPECT_EQ(side["source"]["calibration"]["images"], 16);
+  EXPECT_EQ(side["source"]["calibration"]["of"], 24);
+  EXPECT_EQ(side["source"]["calibration"]["seed"], 7);
+  for (const auto& p : fs::directory_iterator(e1)) {
+    EXPECT_FALSE(contains(p.path().filename().string(), ".tmp")) << "scratch left behind: " << p.path();
+  }
+
+  // Same images and seed: the same bytes. Another seed draws other images.
+  ASSERT_EQ(export_int8(e2, {"--calibration-count", "16", "--calibration-seed", "7"}).exit_code, 0);
+  ASSERT_EQ(export_int8(e3, {"--calibration-count", "16", "--calibration-seed", "8"}).exit_code, 0);
+  const std::string h1 = content_hash(std::span<const std::uint8_t>(read_file_bytes(file)));
+  EXPECT_EQ(h1, content_hash(std::span<const std::uint8_t>(read_file_bytes(e2 / "mobilenet_v2-int8.onnx"))));
+  EXPECT_NE(h1, content_hash(std::span<const std::uint8_t>(read_file_bytes(e3 / "mobilenet_v2-int8.onnx"))));
+  EXPECT_NE(side["source"]["calibration"]["tensor_hash"],
+            nlohmann::json::parse(read_file_text((e3 / "mobilenet_v2-int8.onnx").string() + ".json"))["source"]
+                                 ["calibration"]["tensor_hash"]);
+
+  // ONNX Runtime's profiler: integer convolutions ran, and no float one.
+  const auto v = verify(file, dir_->path() / "v-int8", {}, -1);
+  ASSERT_EQ(v["results"].size(), 1U);
+  const auto& row = v["results"][0];
+  ASSERT_TRUE(row.contains("executed")) << row.dump();
+  EXPECT_EQ(row["executed"]["precision"], "int8") << row.dump();
+  EXPECT_GT(row["executed"]["integer_compute_kernels"].get<int>(), 0);
+  EXPECT_EQ(row["executed"]["float_compute_kernels"].get<int>(), 0);
+  EXPECT_GT(row["executed"]["kernels"].value("QLinearConv", 0), 0) << row.dump();
+  EXPECT_TRUE(row.contains("top1_drop"));
+  EXPECT_NEAR(row["top1_drop"].get<double>(), row["reference_top1"].get<double>() - row["top1"].get<double>(), 1e-12);
+  EXPECT_EQ(row["status"] == "pass", row["agreement"].get<double>() >= 0.95) << row.dump();
+
+  // OpenVINO compiles the same QDQ file to integer convolutions (its runtime model says so).
+  const auto ov = verify(file, dir_->path() / "v-int8-ov", {"--backends", "openvino"}, -1);
+  ASSERT_EQ(ov["results"].size(), 1U);
+  const auto& ov_row = ov["results"][0];
+  ASSERT_TRUE(ov_row.contains("executed")) << ov_row.dump();
+  EXPECT_TRUE(ov_row["executed"]["precision"] == "int8" || ov_row["executed"]["precision"] == "mixed")
+      << ov_row.dump();
+  EXPECT_GT(ov_row["executed"]["integer_compute_kernels"].get<int>(), 0) << ov_row.dump();
+
+  // The FP32 file of the same checkpoint: float kernels only.
+  r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", (dir_->path() / "fp32").string(), "--format",
+               "onnx"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto f = verify(dir_->path() / "fp32" / "mobilenet_v2.onnx", dir_->path() / "v-fp32", {}, 0);
+  EXPECT_EQ(f["results"][0]["executed"]["precision"], "fp32") << f.dump();
+  EXPECT_EQ(f["results"][0]["executed"]["integer_compute_kernels"].get<int>(), 0);
+  EXPECT_FALSE(f["results"][0].contains("accuracy_flag"));  // FP32 loses nothing
+}
+
+// A BF16 request on an FP32 IR: executed in BF16 where the CPU computes it,
+// and where it does not, the runtime model says f32 and so does the row: a
+// request the plugin ignored is shown, not hidden.
+TEST_F(PrecisionCli, OpenVinoReportsThePrecisionItExecuted) {
+  const fs::path out = dir_->path() / "ir";
+  ASSERT_EQ(run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format", "openvino"})
+                .exit_code,
+            0);
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  const std::string flags((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
+  const bool bf16 = contains(flags, " avx512_bf16") || contains(flags, " amx_bf16");
+  const auto f32 = verify(out / "mobilenet_v2.xml", dir_->path() / "v-ir-f32", {"--backends", "openvino"}, 0);
+  EXPECT_EQ(f32["results"][0]["executed"]["precision"], "fp32") << f32.dump();
+  const auto b = verify(out / "mobilenet_v2.xml", dir_->path() / "v-ir-bf16",
+                        {"--backends", "openvino", "--option", "openvino:precision=bf16"}, -1);
+  const auto& row = b["results"][0];
+  EXPECT_EQ(row["executed"]["precision"], bf16 ? "bf16" : "fp32") << row.dump();
+  EXPECT_EQ(row["settings"]["requested"]["precision"], "bf16");
+}
+
+TEST_F(PrecisionCli, AnInt8ModelThatFallsBackToFloatIsARecordedFailure) {
+  const fs::path out = dir_->path() / "fallback";
+  ASSERT_EQ(export_int8(out, {"--calibration-count", "8"}).exit_code, 0);
+  // Without ORT's extended rewrites the QDQ pairs stay around float Conv
+  // kernels: the same file, computed in float.
+  const auto v = verify(out / "mobilenet_v2-int8.onnx", dir_->path() / "v-fallback",
+                        {"--option", "onnxruntime:graph_optimization_level=basic"}, 6);
+  ASSERT_EQ(v["results"].size(), 1U);
+  const auto& row = v["results"][0];
+  EXPECT_EQ(row["status"], "failed") << row.dump();
+  EXPECT_TRUE(contains(row["reason"].get<std::string>(), "fell back to float")) << row.dump();
+  EXPECT_TRUE(contains(row["reason"].get<std::string>(), "\"Conv\"")) << row.dump();
+}
+
+TEST_F(PrecisionCli, BadCalibrationInputsAreNamedAndTheOtherFormatsWritten) {
+  auto r = export_int8(dir_->path() / "bad1", {"--calibration-count", "1000"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "--calibration-count 1000")) << r.err;
+  EXPECT_TRUE(contains(r.err, "has 24 images")) << r.err;
+
+  r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", (dir_->path() / "bad2").string(), "--format",
+               "onnx-int8"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "needs calibration images")) << r.err;
+
+  r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", (dir_->path() / "bad3").string(), "--format",
+               "onnx-int8", "--calibration", (dir_->path() / "nowhere").string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_TRUE(contains(r.err, "nowhere")) << r.err;
+
+  const fs::path small = testutil::write_split_tensors(dir_->path() / "small", 4, 16, 3);
+  r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", (dir_->path() / "bad4").string(), "--format",
+               "onnx-int8", "--calibration", small.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "export the split with --size 32")) << r.err;
+
+  // A quantizer that crashes: that variant fails, named, and every other format is written.
+  const fs::path crash = dir_->path() / "crashing-python";
+  testutil::write_text(crash, "#!/bin/sh\nkill -SEGV $$\n");
+  ASSERT_EQ(chmod(crash.c_str(), 0755), 0);
+  const fs::path out = dir_->path() / "crash";
+  setenv("INFERBENCH_QUANTIZE_PYTHON", crash.c_str(), 1);
+  r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--calibration",
+               calibration_.string(), "--json"});
+  unsetenv("INFERBENCH_QUANTIZE_PYTHON");
+  EXPECT_EQ(r.exit_code, 6) << r.err;  // finished, one variant failed
+  const auto written = nlohmann::json::parse(r.out);
+  bool int8_failed = false, onnx_ok = false;
+  for (const auto& w : written) {
+    if (w["format"] == "onnx-int8") {
+      int8_failed = w["status"] == "failed" && contains(w["reason"].get<std::string>(), "exited with status 139");
+      EXPECT_TRUE(int8_failed) << w.dump();
+    }
+    if (w["format"] == "onnx") onnx_ok = w["status"] == "ok";
+  }
+  EXPECT_TRUE(int8_failed) << r.out;
+  EXPECT_TRUE(onnx_ok) << r.out;
+  EXPECT_FALSE(fs::exists(out / "mobilenet_v2-int8.onnx"));
+  EXPECT_TRUE(fs::exists(out / "mobilenet_v2.onnx"));
+}
+
+}  // namespace
+}  // namespace inferbench
