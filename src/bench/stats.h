@@ -128,6 +128,22 @@ struct Comparison {
 // out of range.
 Comparison compare(const std::vector<double>& a, const std::vector<double>& b, const CompareOptions& options = {});
 
+// The geometric mean over several comparisons (one per model) of their ratios
+// of medians B/A, e.g. an INT8-over-FP32 speed-up summarised across models:
+// exp(mean(log(ratio_i))), the mean that treats a 2x and a 0.5x as
+// cancelling (an arithmetic mean of ratios would not). Its interval is a
+// percentile bootstrap: each resample redraws every pair's a and b
+// independently (as compare() does, same seed and streams per pair index) and
+// takes the geometric mean of the resampled ratios. Throws
+// std::invalid_argument when `pairs` is empty or a set is as compare() refuses.
+struct GeometricMean {
+  double ratio = 0;            // geometric mean of median_b / median_a
+  double ci_lo = 0, ci_hi = 0;
+  std::size_t count = 0;       // comparisons summarised
+};
+GeometricMean geometric_mean_ratio(const std::vector<std::pair<std::vector<double>, std::vector<double>>>& pairs,
+                                   const CompareOptions& options = {});
+
 // ---- Accuracy: proportions of a test split, and paired differences.
 
 // An interval [lo, hi] within [0, 1].

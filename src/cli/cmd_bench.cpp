@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "bench/runner.h"
+#include "artifact/precision.h"
 #include "bench/stats.h"
 #include "cli/commands.h"
 #include "common/error.h"
@@ -245,13 +246,24 @@ void add_results(CLI::App& app) {
 }
 
 // "study" or "study:backend".
+// "study", "study:backend" or "study:backend:precision" (the backend may be
+// empty: "study::int8").
 struct Selector {
-  std::string study, backend;
+  std::string study, backend, precision;
 };
 Selector parse_selector(const std::string& s) {
-  const auto colon = s.find(':');
-  if (colon == std::string::npos) return {s, ""};
-  return {s.substr(0, colon), s.substr(colon + 1)};
+  Selector out;
+  const auto first = s.find(':');
+  out.study = s.substr(0, first);
+  if (first == std::string::npos) return out;
+  const auto second = s.find(':', first + 1);
+  out.backend = s.substr(first + 1, second == std::string::npos ? std::string::npos : second - first - 1);
+  if (second != std::string::npos) out.precision = s.substr(second + 1);
+  if (out.study.empty() || out.precision.find(':') != std::string::npos) {
+    fail(ExitCode::kUsage, fmt::format("'{}': expected study, study:backend or study:backend:precision", s));
+  }
+  if (!out.precision.empty()) (void)artifact::parse_precision(out.precision, fmt::format("the precision in '{}'", s));
+  return out;
 }
 
 // The verify figures a run carries (null when none).
@@ -290,13 +302,16 @@ void add_compare(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<Flags>();
   CLI::App* cmd = app.add_subcommand(
       "compare",
-      "Compare two sets of results run by run: A and B are studies, or study:backend to compare two backends. Runs "
-      "match on model, precision, scenario, batch and threads (and backend when neither side names one). For each "
+      "Compare two sets of results run by run: A and B are studies, study:backend to compare two backends, or "
+      "study:backend:precision (backend may be empty: run-1::fp32 run-1::int8) to compare precisions. Runs match on "
+      "model, precision, scenario, batch and threads (without backend or precision when a side names one). For each "
       "match: the ratio of median latencies B/A with its bootstrap 95% CI and a Mann-Whitney U test, so 'faster' is "
-      "a tested claim. Beside it, top-1 A and B from `verify` and, when both runs kept per-image predictions of the same "
-      "test images, McNemar's exact test of equal accuracy on them (p; 'no paired predictions' otherwise).");
-  cmd->add_option("a", f->a, "study or study:backend")->required();
-  cmd->add_option("b", f->b, "study or study:backend")->required();
+      "a tested claim; for two or more models in one configuration, the geometric mean of B/A across them with its "
+      "bootstrap CI. Beside it, top-1 A and B from `verify` and, when both runs kept per-image predictions of the same "
+      "test images, McNemar's exact test of equal accuracy on them (p; 'no paired predictions' otherwise). --json: "
+      "{matches, geometric_means}.");
+  cmd->add_option("a", f->a, "study, study:backend or study:backend:precision")->required();
+  cmd->add_option("b", f->b, "study, study:backend or study:backend:precision")->required();
   cmd->add_option("--db", f->db, "Results database (SQLite)");
   cmd->add_option("--alpha", f->alpha, "Significance level")->check(CLI::Range(1e-6, 0.5))->check(kNotNaN);
   cmd->add_flag("--json", f->json, "Print as JSON");
@@ -304,9 +319,16 @@ void add_compare(CLI::App& app, int& exit_code) {
     results::Store store = read_db(f->db);
     const Selector sa = parse_selector(f->a), sb = parse_selector(f->b);
     const bool by_backend = !sa.backend.empty() || !sb.backend.empty();
+    const bool by_precision = !sa.precision.empty() || !sb.precision.empty();
     auto key = [&](const results::RunRecord& r) {
       const auto& x = r.result;
-      return fmt::format("{}|{}|{}|{}|{}{}", x.model, x.precision, x.scenario, x.batch, x.threads,
+      return fmt::format("{}|{}{}|{}|{}{}", x.model, by_precision ? "" : x.precision + "|", x.scenario, x.batch,
+                         x.threads, by_backend ? "" : "|" + x.backend);
+    };
+    // The same configuration without the model: the group a geometric mean summarises.
+    auto group = [&](const results::RunRecord& r) {
+      const auto& x = r.result;
+      return fmt::format("{}{}|{}|{}{}", by_precision ? "" : x.precision + "|", x.scenario, x.batch, x.threads,
                          by_backend ? "" : "|" + x.backend);
     };
     auto pick = [&](const Selector& s) {
@@ -314,6 +336,7 @@ void add_compare(CLI::App& app, int& exit_code) {
       for (auto& r : store.runs(need_study(store, s.study, f->db).id)) {
         if (r.status != results::RunStatus::kOk || r.samples.empty()) continue;
         if (!s.backend.empty() && r.result.backend != s.backend) continue;
+        if (!s.precision.empty() && r.result.precision != s.precision) continue;
         out.emplace(key(r), std::move(r));
       }
       return out;
@@ -322,9 +345,13 @@ void add_compare(CLI::App& app, int& exit_code) {
     bench::CompareOptions opts;
     opts.alpha = f->alpha;
     nlohmann::json rows = nlohmann::json::array();
+    std::map<std::string, std::vector<std::pair<std::vector<double>, std::vector<double>>>> groups;
+    std::map<std::string, std::vector<std::string>> group_models;
     for (const auto& [k, a] : ra) {
       const auto it = rb.find(k);
       if (it == rb.end()) continue;
+      groups[group(a)].emplace_back(a.samples, it->second.samples);
+      group_models[group(a)].push_back(a.result.model);
       const auto c = bench::compare(a.samples, it->second.samples, opts);
       rows.push_back({{"match", k}, {"backend_a", a.result.backend}, {"backend_b", it->second.result.backend},
                       {"median_a_ms", c.median_a}, {"median_b_ms", c.median_b}, {"ratio_b_over_a", c.ratio_of_medians},
@@ -335,13 +362,22 @@ void add_compare(CLI::App& app, int& exit_code) {
     if (rows.empty()) {
       fail(ExitCode::kInput, fmt::format("no matching successful runs between '{}' and '{}'", f->a, f->b));
     }
+    // Across models (two or more in one configuration): the geometric mean of B/A.
+    nlohmann::json means = nlohmann::json::array();
+    for (const auto& [g, pairs] : groups) {
+      if (pairs.size() < 2) continue;
+      const bench::GeometricMean m = bench::geometric_mean_ratio(pairs, opts);
+      means.push_back({{"group", g}, {"models", group_models[g]}, {"geomean_ratio_b_over_a", m.ratio},
+                       {"ci", {m.ci_lo, m.ci_hi}}});
+    }
     if (f->json) {
-      std::fputs((dump_json(rows, 2) + "\n").c_str(), stdout);
+      std::fputs((dump_json({{"matches", rows}, {"geometric_means", means}}, 2) + "\n").c_str(), stdout);
       return;
     }
-    fmt::print("{:<44} {:>10} {:>10} {:>8} {:>19} {:>9} {:>8} {:>8} {:>10}  {}\n",
-               "model|precision|scenario|batch|threads", "A ms", "B ms", "B/A", "95% CI", "p", "top-1 A", "top-1 B",
-               "McNemar p", "verdict");
+    const std::string match_head = fmt::format("model|{}scenario|batch|threads{}", by_precision ? "" : "precision|",
+                                               by_backend ? "" : "|backend");
+    fmt::print("{:<44} {:>10} {:>10} {:>8} {:>19} {:>9} {:>8} {:>8} {:>10}  {}\n", match_head, "A ms", "B ms", "B/A",
+               "95% CI", "p", "top-1 A", "top-1 B", "McNemar p", "verdict");
     std::vector<std::string> notes;
     for (const auto& r : rows) {
       const std::string faster = r["faster"];
@@ -367,6 +403,13 @@ void add_compare(CLI::App& app, int& exit_code) {
                  r["p_value"].get<double>(), top1("top1_a"), top1("top1_b"), mcnemar, verdict);
     }
     for (const auto& n : notes) fmt::print("top-1: {}\n", n);
+    for (const auto& m : means) {
+      fmt::print("geometric mean over {} models ({}), {}: B/A {:.3f} [{:.3f}, {:.3f}] (95% bootstrap CI; < 1: B is "
+                 "faster)\n",
+                 m["models"].size(), fmt::join(m["models"].get<std::vector<std::string>>(), ", "),
+                 m["group"].get<std::string>(), m["geomean_ratio_b_over_a"].get<double>(), m["ci"][0].get<double>(),
+                 m["ci"][1].get<double>());
+    }
     (void)exit_code;
   });
 }

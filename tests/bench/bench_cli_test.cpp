@@ -179,7 +179,8 @@ TEST_F(BenchCli, CompareFindsAKnownDifferenceAndResultsExport) {
   ASSERT_EQ(run_cli(bench_args("slow", {slow.string(), "--scenarios", "single-stream"})).exit_code, 0);
   auto r = run_cli({"compare", "fast", "slow", "--db", db_.string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto rows = nlohmann::json::parse(r.out);
+  const auto rows = nlohmann::json::parse(r.out)["matches"];
+  EXPECT_TRUE(nlohmann::json::parse(r.out)["geometric_means"].empty());  // one model: nothing to average
   ASSERT_EQ(rows.size(), 1U);
   // 4 ms against 2 ms of sleep: about 2 (a little less: the wake-up delay is
   // added to both).
@@ -233,7 +234,7 @@ TEST_F(BenchCli, CompareTestsAccuracyOnPairedPredictions) {
 
   auto r = run_cli({"compare", "all-right", "four-right", "--db", db_.string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto rows = nlohmann::json::parse(r.out);
+  auto rows = nlohmann::json::parse(r.out)["matches"];
   ASSERT_EQ(rows.size(), 1U);
   const nlohmann::json acc = rows[0].value("accuracy", nlohmann::json::object());
   ASSERT_TRUE(acc.contains("paired")) << r.out;
@@ -250,7 +251,7 @@ TEST_F(BenchCli, CompareTestsAccuracyOnPairedPredictions) {
   // At alpha 0.005 the same 8-0 split is not significant.
   r = run_cli({"compare", "all-right", "four-right", "--db", db_.string(), "--json", "--alpha", "0.005"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(nlohmann::json::parse(r.out)[0]["accuracy"]["more_accurate"], "neither");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["matches"][0]["accuracy"]["more_accurate"], "neither");
 
   // The table: both top-1s, the p value and the verdict in words.
   r = run_cli({"compare", "all-right", "four-right", "--db", db_.string()});
@@ -264,6 +265,49 @@ TEST_F(BenchCli, CompareTestsAccuracyOnPairedPredictions) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(testutil::contains(r.out, "the test sets differ")) << r.out;
   EXPECT_FALSE(testutil::contains(r.out, "more accurate")) << r.out;
+}
+
+// Precision against precision in one study (study::fp32 against study::int8):
+// runs match without the precision, and across the two models the geometric
+// mean of B/A is printed with its interval. Known latencies: model m1 is 2x
+// faster in INT8, m2 1.5x, so the geometric mean of B/A is 1/sqrt(3).
+TEST_F(BenchCli, ComparePrecisionsWithTheGeometricMeanAcrossModels) {
+  auto variant = [&](const std::string& file, const std::string& model, const std::string& precision, int us) {
+    const fs::path p = artifact(file, {{"latency_us", us}});
+    auto side = nlohmann::json::parse(read_file_text(p.string() + ".json"));
+    side["model"] = model;
+    side["precision"] = precision;
+    testutil::write_text(p.string() + ".json", side.dump());
+    return p.string();
+  };
+  const std::vector<std::string> files{variant("m1.onnx", "m1", "fp32", 4000), variant("m1-int8.onnx", "m1", "int8", 2000),
+                                       variant("m2.onnx", "m2", "fp32", 3000), variant("m2-int8.onnx", "m2", "int8", 2000)};
+  std::vector<std::string> extra = files;
+  extra.insert(extra.end(), {"--scenarios", "single-stream"});
+  const auto b = run_cli(bench_args("mixed", extra));
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto r = run_cli({"compare", "mixed::fp32", "mixed::int8", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["matches"].size(), 2U) << j.dump();
+  for (const auto& m : j["matches"]) EXPECT_EQ(m["faster"], "b") << m.dump();
+  ASSERT_EQ(j["geometric_means"].size(), 1U) << j.dump();
+  const auto& g = j["geometric_means"][0];
+  EXPECT_EQ(g["models"], (nlohmann::json{"m1", "m2"}));
+  // Sleeps of 2/4 and 2/3 ms plus the same wake-up delay on both sides: close to 0.577, a little above.
+  const double ratio = g["geomean_ratio_b_over_a"].get<double>();
+  EXPECT_GT(ratio, 0.5);
+  EXPECT_LT(ratio, 0.7);
+  EXPECT_LE(g["ci"][0].get<double>(), ratio);
+  EXPECT_GE(g["ci"][1].get<double>(), ratio);
+  r = run_cli({"compare", "mixed::fp32", "mixed::int8", "--db", db_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(testutil::contains(r.out, "geometric mean over 2 models (m1, m2)")) << r.out;
+  EXPECT_TRUE(testutil::contains(r.out, "model|scenario|batch|threads|backend")) << r.out;
+  // A precision that does not exist is a usage error naming it.
+  r = run_cli({"compare", "mixed::fp32", "mixed::int4", "--db", db_.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(testutil::contains(r.err, "int4")) << r.err;
 }
 
 TEST_F(BenchCli, APlanFileDefinesTheStudyAndFlagsOverrideIt) {

@@ -271,6 +271,34 @@ TEST(SummarizeTest, RejectsBadInput) {
   EXPECT_THROW(summarize({1.0}, {.cv_threshold = -1}), std::invalid_argument);
 }
 
+// --- geometric mean of ratios across comparisons ---
+
+TEST(GeometricMeanRatio, CancelsReciprocalRatiosAndMatchesCompareForOnePair) {
+  const std::vector<double> one(50, 1.0), two(50, 2.0), half(50, 0.5);
+  const GeometricMean g = geometric_mean_ratio({{one, two}, {one, half}});
+  EXPECT_DOUBLE_EQ(g.ratio, 1.0);  // 2x and 0.5x cancel (their arithmetic mean would be 1.25)
+  EXPECT_DOUBLE_EQ(g.ci_lo, 1.0);  // constant samples: every resample gives the same
+  EXPECT_DOUBLE_EQ(g.ci_hi, 1.0);
+  EXPECT_EQ(g.count, 2U);
+  EXPECT_NEAR(geometric_mean_ratio({{one, two}, {one, std::vector<double>(50, 8.0)}}).ratio, 4.0, 1e-12);
+  // One pair: the same point and interval as compare() (same seed, same streams).
+  std::vector<double> a, b;
+  Rng rng(5);
+  for (int i = 0; i < 200; ++i) {
+    a.push_back(1.0 + rng.uniform());
+    b.push_back(2.0 + rng.uniform());
+  }
+  const GeometricMean single = geometric_mean_ratio({{a, b}});
+  const Comparison c = compare(a, b);
+  EXPECT_NEAR(single.ratio, c.ratio_of_medians, 1e-12);
+  EXPECT_NEAR(single.ci_lo, c.ci_lo, 1e-12);
+  EXPECT_NEAR(single.ci_hi, c.ci_hi, 1e-12);
+  EXPECT_LT(single.ci_lo, single.ratio);
+  EXPECT_GT(single.ci_hi, single.ratio);
+  EXPECT_THROW((void)geometric_mean_ratio({}), std::invalid_argument);
+  EXPECT_THROW((void)geometric_mean_ratio({{a, {0.0, 1.0}}}), std::invalid_argument);
+}
+
 // --- compare ---
 
 TEST(CompareTest, IdenticalSetsAreNotSignificant) {
