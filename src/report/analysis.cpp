@@ -134,6 +134,13 @@ std::optional<std::string> accuracy_flag(const results::RunRecord& run) {
   return (*it)["accuracy_flag"].get<std::string>();
 }
 
+std::string precision_label(const results::RunRecord& run) {
+  const std::string& stored = run.result.precision;
+  const auto ran = executed_precision(run);
+  if (!ran || *ran == stored || *ran == "unknown") return stored;
+  return fmt::format("{} (ran {})", stored, *ran);
+}
+
 std::optional<bench::Interval> top1_interval(const results::RunRecord& run) {
   const auto top1 = verify_figure(run, "top1");
   const auto count = verify_figure(run, "count");

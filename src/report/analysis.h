@@ -77,6 +77,10 @@ std::optional<std::string> executed_precision(const results::RunRecord& run);
 // verify's accuracy flag ("top-1 2.00 points below the reference (more than
 // 1.00)"), when the variant lost more than the threshold; nullopt otherwise.
 std::optional<std::string> accuracy_flag(const results::RunRecord& run);
+// The artifact's precision and, when the runtime executed another (FP16
+// weights computed in FP32, a BF16 hint on FP32 weights), what it ran:
+// "fp32", "fp16 (ran fp32)".
+std::string precision_label(const results::RunRecord& run);
 std::optional<double> model_file_mib(const results::RunRecord& run);
 std::optional<double> peak_rss_mib(const results::RunRecord& run);
 // Cold-start: medians over the fresh workers of load and first inference, in

@@ -148,7 +148,12 @@ void pareto_chart(const StudyView& view, json& charts, json& notes) {
     json pts = json::array();
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (rows[i]->model != model) continue;
-      json p{{"label", item_label(*rows[i])},
+      // The precision it ran in, and verify's accuracy flag, on every point.
+      std::string label = item_label(*rows[i]) + " · " + precision_label(rows[i]->run);
+      if (accuracy_flag(rows[i]->run)) label += " · DROP";
+      json p{{"label", label},
+             {"precision", precision_label(rows[i]->run)},
+             {"accuracy_flag", accuracy_flag(rows[i]->run).has_value()},
              {"x", points[i].latency_ms},
              {"y", 100.0 * points[i].top1},
              {"optimal", static_cast<bool>(on[i])}};

@@ -66,14 +66,7 @@ std::string top1_cell(const results::RunRecord& r, int decimals) {
                      flag);
 }
 
-// The artifact's precision and, when the runtime executed another (FP16
-// weights computed in FP32, a BF16 hint on FP32 weights), what it ran.
-std::string precision_cell(const results::RunRecord& r) {
-  const std::string& stored = r.result.precision;
-  const auto ran = executed_precision(r);
-  if (!ran || *ran == stored || *ran == "unknown") return stored;
-  return fmt::format("{} (ran {})", stored, *ran);
-}
+
 
 std::string speedup_cell(const Row& row) {
   if (row.is_baseline && row.ok() && row.run.result.scenario != "cold-start") return "1 (baseline)";
@@ -176,7 +169,7 @@ Table runs_table(const StudyView& view) {
   for (const Row& row : view.rows) {
     const auto& r = row.run;
     const auto& x = r.result;
-    t.rows.push_back({row.model, x.artifact, precision_cell(r), x.backend, x.scenario, std::to_string(x.batch),
+    t.rows.push_back({row.model, x.artifact, precision_label(r), x.backend, x.scenario, std::to_string(x.batch),
                       std::to_string(x.threads), median_cell(r), ms(x.p99), ips(x.throughput), speedup_cell(row),
                       top1_cell(r, 2), pct(verify_figure(r, "agreement"), 2), status_cell(r)});
   }

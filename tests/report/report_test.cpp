@@ -674,6 +674,40 @@ TEST_F(ReportHtml, AStudyOfOnlyFailuresStillGivesAValidReport) {
   EXPECT_NE(slurp(w.markdown).find("worker killed by signal 11"), std::string::npos);
 }
 
+TEST(ReportPrecision, TheExecutedPrecisionAndTheAccuracyFlagAreRead) {
+  results::RunRecord r;
+  r.result.precision = "fp32";
+  EXPECT_EQ(precision_label(r), "fp32");  // recorded before workers asked: what the file holds
+  EXPECT_FALSE(accuracy_flag(r));
+  // verify's answer for the same artifact and backend, then the run's own worker's, which wins.
+  r.result.summary["verify"] = {{"executed", {{"precision", "fp32"}}}, {"top1", 0.8}, {"top1_drop", 0.03},
+                                {"accuracy_flag", "top-1 3.00 points below the reference (more than 1.00)"}};
+  EXPECT_EQ(precision_label(r), "fp32");
+  r.result.summary["executed"] = {{"precision", "bf16"}};
+  EXPECT_EQ(precision_label(r), "fp32 (ran bf16)");
+  r.result.summary["executed"]["precision"] = "unknown";
+  EXPECT_EQ(precision_label(r), "fp32");  // a backend that cannot say changes nothing
+  ASSERT_TRUE(accuracy_flag(r));
+  EXPECT_NE(accuracy_flag(r)->find("3.00 points"), std::string::npos);
+}
+
+TEST_F(Report, TheTablesShowWhatRanAndMarkAnAccuracyDrop) {
+  {
+    results::Store store = results::Store::open(db_);
+    const auto id = store.begin_study("precisions", json::object());
+    const Choice c{"openvino", "resnet50.xml", "fp32", 1.0, 0.8, 1.0, 0.0};
+    auto bf16 = base_run(id, "resnet50", c, "single-stream", 1);
+    bf16.result.summary["executed"] = {{"precision", "bf16"}};
+    bf16.result.summary["verify"]["top1_drop"] = 0.025;
+    bf16.result.summary["verify"]["accuracy_flag"] = "top-1 2.50 points below the reference (more than 1.00)";
+    store.record_run(bf16);
+  }
+  const Written w = write("precisions");
+  const std::string md = slurp(w.markdown);
+  EXPECT_NE(md.find("fp32 (ran bf16)"), std::string::npos) << md;
+  EXPECT_NE(md.find("DROP 2.50 pts"), std::string::npos) << md;
+}
+
 TEST_F(Report, AnOverlappedRunIsMarkedInTheTables) {
   {
     results::Store store = results::Store::open(db_);
