@@ -320,28 +320,37 @@ void add_compare(CLI::App& app, int& exit_code) {
     const Selector sa = parse_selector(f->a), sb = parse_selector(f->b);
     const bool by_backend = !sa.backend.empty() || !sb.backend.empty();
     const bool by_precision = !sa.precision.empty() || !sb.precision.empty();
+    // The artifact's format (its extension: .onnx, .xml, .pt, .ckpt) is part of
+    // the match, so an FP32 .xml and an FP32 .onnx of one model in OpenVINO are
+    // two runs, not one that hides the other.
+    auto format = [](const results::RunRecord& r) { return fs::path(r.result.artifact).extension().string(); };
     auto key = [&](const results::RunRecord& r) {
       const auto& x = r.result;
-      return fmt::format("{}|{}{}|{}|{}{}", x.model, by_precision ? "" : x.precision + "|", x.scenario, x.batch,
-                         x.threads, by_backend ? "" : "|" + x.backend);
+      return fmt::format("{}|{}{}|{}|{}|{}{}", x.model, by_precision ? "" : x.precision + "|", format(r), x.scenario,
+                         x.batch, x.threads, by_backend ? "" : "|" + x.backend);
     };
     // The same configuration without the model: the group a geometric mean summarises.
     auto group = [&](const results::RunRecord& r) {
       const auto& x = r.result;
-      return fmt::format("{}{}|{}|{}{}", by_precision ? "" : x.precision + "|", x.scenario, x.batch, x.threads,
-                         by_backend ? "" : "|" + x.backend);
+      return fmt::format("{}{}|{}|{}|{}{}", by_precision ? "" : x.precision + "|", format(r), x.scenario, x.batch,
+                         x.threads, by_backend ? "" : "|" + x.backend);
     };
-    auto pick = [&](const Selector& s) {
+    auto pick = [&](const Selector& s, const std::string& side) {
       std::map<std::string, results::RunRecord> out;
       for (auto& r : store.runs(need_study(store, s.study, f->db).id)) {
         if (r.status != results::RunStatus::kOk || r.samples.empty()) continue;
         if (!s.backend.empty() && r.result.backend != s.backend) continue;
         if (!s.precision.empty() && r.result.precision != s.precision) continue;
-        out.emplace(key(r), std::move(r));
+        const std::string k = key(r);
+        const std::string artifact = r.result.artifact;
+        if (!out.emplace(k, std::move(r)).second) {
+          fmt::print(stderr, "compare: WARNING: {} has two runs for {} ('{}' and '{}'): the first is compared\n", side,
+                     k, out.at(k).result.artifact, artifact);
+        }
       }
       return out;
     };
-    const auto ra = pick(sa), rb = pick(sb);
+    const auto ra = pick(sa, "A"), rb = pick(sb, "B");
     bench::CompareOptions opts;
     opts.alpha = f->alpha;
     nlohmann::json rows = nlohmann::json::array();
@@ -374,8 +383,8 @@ void add_compare(CLI::App& app, int& exit_code) {
       std::fputs((dump_json({{"matches", rows}, {"geometric_means", means}}, 2) + "\n").c_str(), stdout);
       return;
     }
-    const std::string match_head = fmt::format("model|{}scenario|batch|threads{}", by_precision ? "" : "precision|",
-                                               by_backend ? "" : "|backend");
+    const std::string match_head = fmt::format("model|{}format|scenario|batch|threads{}",
+                                               by_precision ? "" : "precision|", by_backend ? "" : "|backend");
     fmt::print("{:<44} {:>10} {:>10} {:>8} {:>19} {:>9} {:>8} {:>8} {:>10}  {}\n", match_head, "A ms", "B ms", "B/A",
                "95% CI", "p", "top-1 A", "top-1 B", "McNemar p", "verdict");
     std::vector<std::string> notes;

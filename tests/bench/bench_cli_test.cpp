@@ -280,8 +280,11 @@ TEST_F(BenchCli, ComparePrecisionsWithTheGeometricMeanAcrossModels) {
     testutil::write_text(p.string() + ".json", side.dump());
     return p.string();
   };
+  // m1.xml: a second FP32 file of m1 in another format, which has no INT8 counterpart: left unmatched,
+  // neither hiding m1.onnx nor hidden by it.
   const std::vector<std::string> files{variant("m1.onnx", "m1", "fp32", 4000), variant("m1-int8.onnx", "m1", "int8", 2000),
-                                       variant("m2.onnx", "m2", "fp32", 3000), variant("m2-int8.onnx", "m2", "int8", 2000)};
+                                       variant("m2.onnx", "m2", "fp32", 3000), variant("m2-int8.onnx", "m2", "int8", 2000),
+                                       variant("m1.xml", "m1", "fp32", 1000)};
   std::vector<std::string> extra = files;
   extra.insert(extra.end(), {"--scenarios", "single-stream"});
   const auto b = run_cli(bench_args("mixed", extra));
@@ -291,6 +294,7 @@ TEST_F(BenchCli, ComparePrecisionsWithTheGeometricMeanAcrossModels) {
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["matches"].size(), 2U) << j.dump();
   for (const auto& m : j["matches"]) EXPECT_EQ(m["faster"], "b") << m.dump();
+  EXPECT_FALSE(testutil::contains(r.err, "WARNING")) << r.err;
   ASSERT_EQ(j["geometric_means"].size(), 1U) << j.dump();
   const auto& g = j["geometric_means"][0];
   EXPECT_EQ(g["models"], (nlohmann::json{"m1", "m2"}));
@@ -303,7 +307,7 @@ TEST_F(BenchCli, ComparePrecisionsWithTheGeometricMeanAcrossModels) {
   r = run_cli({"compare", "mixed::fp32", "mixed::int8", "--db", db_.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(testutil::contains(r.out, "geometric mean over 2 models (m1, m2)")) << r.out;
-  EXPECT_TRUE(testutil::contains(r.out, "model|scenario|batch|threads|backend")) << r.out;
+  EXPECT_TRUE(testutil::contains(r.out, "model|format|scenario|batch|threads|backend")) << r.out;
   // A precision that does not exist is a usage error naming it.
   r = run_cli({"compare", "mixed::fp32", "mixed::int4", "--db", db_.string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -138,6 +138,7 @@ TEST_F(PrecisionCli, Int8IsCalibratedDeterministicallyAndRunsIntegerKernels) {
   EXPECT_TRUE(ov_row["executed"]["precision"] == "int8" || ov_row["executed"]["precision"] == "mixed")
       << ov_row.dump();
   EXPECT_GT(ov_row["executed"]["integer_compute_kernels"].get<int>(), 0) << ov_row.dump();
+  EXPECT_GT(ov_row["executed"]["layers"]["Convolution"].value("u8", 0), 0) << ov_row.dump();
 
   // The FP32 file of the same checkpoint: float kernels only.
   r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", (dir_->path() / "fp32").string(), "--format",

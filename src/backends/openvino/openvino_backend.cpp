@@ -210,6 +210,7 @@ class OpenVinoBackend final : public Backend {
   nlohmann::json execution() override {
     if (compiled_.empty()) throw std::logic_error("openvino backend: execution() before load()");
     std::map<std::string, std::map<std::string, std::int64_t>> compute;  // layer type -> precision -> count
+    std::map<std::string, std::map<std::string, std::int64_t>> layers;   // every layer type, the same way
     std::map<std::string, std::int64_t> primitives;
     std::map<std::string, std::int64_t> by_precision;
     try {
@@ -221,11 +222,14 @@ class OpenVinoBackend final : public Backend {
           return it == info.end() ? std::string() : it->second.as<std::string>();
         };
         const std::string type = text("layerType");
+        std::string precision = text("runtimePrecision");
+        for (char& c : precision) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        // Every executed layer (constants aside): where the time goes besides the
+        // compute layers, e.g. elementwise Subgraphs that could not fuse into an int8 convolution.
+        if (type != "Const" && !type.empty()) ++layers[type][precision];
         const bool is_compute = type.find("Convolution") != std::string::npos || type == "FullyConnected" ||
                                 type == "MatMul" || type == "Deconvolution";
         if (!is_compute) continue;
-        std::string precision = text("runtimePrecision");
-        for (char& c : precision) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         ++compute[type][precision];
         ++by_precision[precision];
         ++primitives[text("primitiveType")];
@@ -250,6 +254,7 @@ class OpenVinoBackend final : public Backend {
             {"integer_compute_kernels", integer},
             {"float_compute_kernels", floating},
             {"compute_layers", compute},
+            {"layers", layers},
             {"kernels", primitives}};
   }
 
