@@ -114,6 +114,7 @@ void add_export(CLI::App& app, int& exit_code) {
         written.push_back({{"format", name}, {"status", "ok"}, {"path", a.path.string()}});
       } catch (const Error& e) {
         if (e.code() == ExitCode::kUsage && !all) throw;  // a flag that does not fit: a usage error, exit 2
+        if (static_cast<int>(e.code()) > 128) throw;        // interrupted (130, 143): stop here
         ++failed;
         fmt::print(stderr, "export {:<14} FAILED: {}\n", name, e.what());
         written.push_back({{"format", name}, {"status", "failed"}, {"reason", e.what()}});

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -229,6 +230,34 @@ TEST_F(PrecisionCli, BadCalibrationInputsAreNamedAndTheOtherFormatsWritten) {
   EXPECT_TRUE(onnx_ok) << r.out;
   EXPECT_FALSE(fs::exists(out / "mobilenet_v2-int8.onnx"));
   EXPECT_TRUE(fs::exists(out / "mobilenet_v2.onnx"));
+}
+
+// Ctrl-C while the quantizer runs: it is forwarded to the quantizer, export
+// exits 130 (not "failed, next variant") and writes no INT8 file. The stand-in
+// quantizer says it started through a FIFO the test blocks on (no sleeps).
+TEST_F(PrecisionCli, AnInterruptWhileQuantizingStopsTheExport) {
+  const fs::path fifo = dir_->path() / "started.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const fs::path slow = dir_->path() / "slow-python";
+  testutil::write_text(slow, "#!/bin/sh\necho started > '" + fifo.string() + "'\nexec sleep 600\n");
+  ASSERT_EQ(chmod(slow.c_str(), 0755), 0);
+  const fs::path out = dir_->path() / "interrupted";
+  setenv("INFERBENCH_QUANTIZE_PYTHON", slow.c_str(), 1);
+  const int pid = testutil::spawn_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format",
+                                       "onnx-int8", "--calibration", calibration_.string()},
+                                      dir_->path() / "interrupted.out", dir_->path() / "interrupted.err");
+  unsetenv("INFERBENCH_QUANTIZE_PYTHON");
+  {
+    std::ifstream started(fifo);  // blocks until the stand-in quantizer runs
+    std::string word;
+    started >> word;
+    EXPECT_EQ(word, "started");
+  }
+  ASSERT_EQ(kill(pid, SIGINT), 0);
+  EXPECT_EQ(testutil::wait_cli(pid), 130);
+  const std::string err = read_file_text(dir_->path() / "interrupted.err");
+  EXPECT_TRUE(contains(err, "interrupted while ONNX Runtime's quantizer ran")) << err;
+  EXPECT_FALSE(fs::exists(out / "mobilenet_v2-int8.onnx"));
 }
 
 }  // namespace

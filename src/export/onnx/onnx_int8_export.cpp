@@ -146,6 +146,13 @@ artifact::Artifact export_onnx_int8(const InferenceModel& model, const ExportOpt
       run_program({python, script.string(), "--model", fp32.out.string(), "--calibration", x_path.string(), "--out",
                    int8.string(), "--report", report.string(), "--input", "input", "--batch",
                    options.dynamic_batch ? "8" : "1", "--expect-onnxruntime", INFERBENCH_QUANTIZE_ORT_VERSION});
+  // Ctrl-C or SIGTERM reached the quantizer (run_program forwards them): the
+  // export stops as interrupted, it does not go on to the next variant.
+  if (StopSignals::caught() != 0) {
+    // 130 for SIGINT, 143 for SIGTERM, as every interrupted command exits.
+    fail(static_cast<ExitCode>(StopSignals::interrupted_exit_code()),
+         "interrupted while ONNX Runtime's quantizer ran; nothing was written");
+  }
   if (r.exit_code != 0) {
     std::string msg = r.output_tail;
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
