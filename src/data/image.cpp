@@ -63,9 +63,13 @@ std::uint32_t be32(Bytes b, std::size_t at) {
 
 // The most pixels an image may declare. Decoders allocate what the header
 // declares before reading any pixel, so a few hundred bytes claiming 60000 x
-// 60000 would take 10 GB (found by fuzz/image.cpp); 2^27 (e.g. 11585 x 11585,
-// 400 MB as RGB) is far past any classifier's dataset image.
-constexpr std::uint64_t kMaxPixels = std::uint64_t{1} << 27;
+// 60000 would take 10 GB (found by fuzz/image.cpp). The limit is set by the
+// worst decoder, not by RGB size: a progressive CMYK JPEG keeps 8 bytes of
+// coefficients per pixel besides OpenCV's BGR image and our RGB copy, so a
+// 705-byte file declaring 11585 x 11585 peaked at 1.6 GB (fuzz/regressions/
+// image/jpeg-progressive-cmyk-declares-11585x11585, found by CI's fuzz smoke).
+// 2^26 = 8192 x 8192 (a 64 MP photo fits) keeps every decoder under 1 GB.
+constexpr std::uint64_t kMaxPixels = std::uint64_t{1} << 26;
 
 // What the container says before any pixel is decoded: colour form, and
 // whether the data is complete. Decoders (libjpeg in particular) often return
@@ -308,7 +312,7 @@ DecodedImage decode_image(Bytes bytes) {
   }
   if (info.width * info.height > kMaxPixels) {
     out.status = DecodeStatus::kUndecodable;
-    out.message = fmt::format("{} header declares {} x {} pixels, more than the {} an image may have",
+    out.message = fmt::format("{} header declares {} x {} pixels, more than the {} (8192 x 8192) an image may have",
                               to_string(out.format), info.width, info.height, kMaxPixels);
     return out;
   }

@@ -130,7 +130,9 @@ TEST(ImageTest, ReportsBrokenFilesWithoutThrowing) {
 
 // Found by fuzz/image.cpp (fuzz/regressions/image/): a small file whose header
 // declares a huge image made the decoder allocate all of it first (a 732-byte
-// JPEG asked for 12.5 GB). Refused from the header, naming the size.
+// JPEG asked for 12.5 GB; a 705-byte progressive CMYK JPEG declaring 11585 x
+// 11585 peaked at 1.6 GB). Refused from the header, naming the size and the
+// limit, 8192 x 8192.
 TEST(ImageTest, RefusesHeadersThatDeclareHugeImages) {
   auto jpg = encode_image(".jpg", pattern_image(16, 16, 6));
   std::size_t sof = 0;
@@ -141,13 +143,24 @@ TEST(ImageTest, RefusesHeadersThatDeclareHugeImages) {
     }
   }
   ASSERT_NE(sof, 0U);
-  for (const std::size_t at : {sof + 5, sof + 7}) {  // height, width: 12000 (0x2EE0) each
-    jpg[at] = 0x2E;
-    jpg[at + 1] = 0xE0;
-  }
-  auto d = decode(jpg);
+  const auto declare = [&](std::uint16_t height, std::uint16_t width) {
+    auto bytes = jpg;
+    bytes[sof + 5] = static_cast<std::uint8_t>(height >> 8);
+    bytes[sof + 6] = static_cast<std::uint8_t>(height & 0xFF);
+    bytes[sof + 7] = static_cast<std::uint8_t>(width >> 8);
+    bytes[sof + 8] = static_cast<std::uint8_t>(width & 0xFF);
+    return decode(bytes);
+  };
+  auto d = declare(12000, 12000);
   EXPECT_EQ(d.status, DecodeStatus::kUndecodable);
   EXPECT_NE(d.message.find("declares 12000 x 12000 pixels"), std::string::npos) << d.message;
+  EXPECT_NE(d.message.find("(8192 x 8192)"), std::string::npos) << d.message;
+  // One row past the limit is refused; at the limit the decoder is asked (and
+  // here fails on the 16 x 16 file's data, not on its size).
+  d = declare(8193, 8192);
+  EXPECT_NE(d.message.find("declares 8192 x 8193 pixels"), std::string::npos) << d.message;
+  d = declare(1024, 65535);
+  EXPECT_EQ(d.message.find("pixels, more than"), std::string::npos) << d.message;
 
   auto bmp = encode_image(".bmp", pattern_image(64, 64, 7));
   const std::int32_t width = 12000;
