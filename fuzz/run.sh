@@ -6,7 +6,9 @@
 #
 # Corpora: BUILD_DIR/fuzz/corpus/<harness>/ (kept between runs, seeded from
 # the seed programs' output in BUILD_DIR/fuzz/seeds/); the smoke fuzzes a
-# throw-away copy. A crash, sanitizer report, leak, timeout (10 s per input)
+# throw-away copy, from a fixed seed (FUZZ_SEED, default 1; `fuzz` mode draws
+# one per run): a smoke takes the same path on every machine as far as its
+# time allows. A crash, sanitizer report, leak, timeout (10 s per input)
 # or out-of-memory (2 GB) stops that harness and fails the script; its input
 # is saved as BUILD_DIR/fuzz/crashes/<harness>/<kind>-<sha1>: fix the parser
 # and keep the input in fuzz/regressions/<harness>/. Prints one line per
@@ -66,8 +68,10 @@ for h in "${harnesses[@]}"; do
     mkdir -p "$corpus"
   fi
   [[ -d "$seeds/$h" ]] && cp -n "$seeds/$h"/* "$corpus"/ 2>/dev/null
+  seed=()
+  [[ "$mode" == smoke ]] && seed=(-seed="${FUZZ_SEED:-1}")
   start=$(date +%s.%N)
-  "$exe" "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+  "$exe" "${dict[@]}" "${seed[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" "$corpus" > "$log" 2>&1
   rc=$?
   end=$(date +%s.%N)
@@ -81,6 +85,16 @@ for h in "${harnesses[@]}"; do
     failed=1
   fi
   printf '%-14s %8.1f %12s %10s %8s  %s\n' "$h" "$wall" "${execs:-?}" "$rate" "$files" "$result"
+  if ((rc != 0)); then
+    # CI keeps no files: the input itself, so the finding can be replayed
+    # (base64 -d > input; build-fuzz/fuzz/fuzz_<harness> input).
+    newest=$(ls -t "$crashes" 2>/dev/null | head -1)
+    if [[ -n "$newest" && $(stat -c %s "$crashes/$newest") -le 65536 ]]; then
+      echo "  input $newest ($(stat -c %s "$crashes/$newest") bytes), base64:"
+      base64 -w 100 "$crashes/$newest" | sed 's/^/    /'
+    fi
+    grep -m3 -E '^==[0-9]+==ERROR|SUMMARY|out-of-memory' "$log" | sed 's/^/  /'
+  fi
   [[ "$mode" == smoke ]] && rm -rf "$corpus"
 done
 exit $failed
