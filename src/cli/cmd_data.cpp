@@ -195,6 +195,8 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
       std::string layout = "nchw";
       std::string out;
       int threads = 0;
+      std::size_t sample = 0;
+      std::uint64_t seed = 1;
     };
     auto f = std::make_shared<Flags>();
     CLI::App* cmd = data_cmd->add_subcommand(
@@ -215,6 +217,12 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
     cmd->add_option("--layout", f->layout, "nchw or nhwc");
     cmd->add_option("--out", f->out, "Output folder; default inferbench-out/tensors/<split>");
     cmd->add_option("--threads", f->threads, "Worker threads; 0 = all cores")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--sample", f->sample,
+                    "At most this many images (0 = all): a seeded uniform draw, in manifest order, when the split "
+                    "has more; the whole split when it has fewer (INT8 calibration takes a few hundred training "
+                    "images)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
+    cmd->add_option("--seed", f->seed, "Seed of the --sample draw (same manifest, sample and seed: same images)");
     cmd->callback([f] {
       auto cfg = data::PreprocessConfig::preset(f->normalization, f->size);
       if (f->resize_size > 0) cfg.resize_size = f->resize_size;
@@ -225,13 +233,15 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
       const Manifest manifest = data::read_manifest(f->manifest);
       const data::Split split = *data::parse_split(f->split);
       const fs::path out = f->out.empty() ? fs::path("inferbench-out/tensors") / f->split : fs::path(f->out);
-      const auto n = manifest.used_in(split).size();
-      if (n == 0) {
+      const auto in_split = manifest.used_in(split).size();
+      if (in_split == 0) {
         fail(ExitCode::kInput, fmt::format("manifest '{}' has no used images in the {} split", f->manifest, f->split));
       }
-      data::export_split_tensors(manifest, split, cfg, out, f->threads);
-      std::fputs(fmt::format("wrote {} {} images ({}x{}, {}, {}) to {}\n", n, f->split, f->size, f->size,
-                             f->normalization, f->layout, out.string())
+      const auto written = data::export_split_tensors(manifest, split, cfg, out, f->threads, {f->sample, f->seed});
+      const std::string drawn =
+          written.count < in_split ? fmt::format(" (a sample of its {}, seed {})", in_split, f->seed) : "";
+      std::fputs(fmt::format("wrote {} {} images{} ({}x{}, {}, {}) to {}\n", written.count, f->split, drawn, f->size,
+                             f->size, f->normalization, f->layout, out.string())
                      .c_str(),
                  stdout);
     });

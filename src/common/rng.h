@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <numeric>
+#include <vector>
 
 namespace inferbench {
 
@@ -46,5 +48,22 @@ class Rng {
  private:
   std::uint64_t state_;
 };
+
+// `count` distinct indices of [0, available), uniformly drawn without
+// replacement (the first `count` places of a Fisher-Yates shuffle seeded
+// with `seed`), in draw order; all of them when count >= available. The same
+// arguments give the same indices on every machine.
+inline std::vector<std::size_t> draw_without_replacement(std::size_t available, std::size_t count,
+                                                         std::uint64_t seed) {
+  std::vector<std::size_t> order(available);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  Rng rng(seed);
+  for (std::size_t i = 0; i < count && i + 1 < available; ++i) {
+    const std::size_t j = i + static_cast<std::size_t>(rng.next_u64() % (available - i));
+    std::swap(order[i], order[j]);
+  }
+  if (count < available) order.resize(count);
+  return order;
+}
 
 }  // namespace inferbench

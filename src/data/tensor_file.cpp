@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/progress.h"
+#include "common/rng.h"
 #include "data/loader.h"
 
 namespace inferbench::data {
@@ -287,11 +288,21 @@ void write_npy(const fs::path& path, const std::int64_t* data, const std::vector
 NpyArray read_npy(const fs::path& path) { return parse_npy(read_file_bytes(path), path); }
 
 ExportedTensors export_split_tensors(const Manifest& manifest, Split split, const PreprocessConfig& config,
-                                     const fs::path& out_dir, int threads) {
+                                     const fs::path& out_dir, int threads, const TensorSample& sample) {
   config.validate();
-  const auto entries = manifest.used_in(split);
+  auto entries = manifest.used_in(split);
   if (entries.empty()) {
     fail(ExitCode::kInput, fmt::format("no used images in split '{}' to export", to_string(split)));
+  }
+  const std::size_t split_size = entries.size();
+  const bool sampled = sample.at_most > 0 && sample.at_most < split_size;
+  if (sampled) {
+    auto picked = draw_without_replacement(split_size, sample.at_most, sample.seed);
+    std::sort(picked.begin(), picked.end());
+    decltype(entries) kept;
+    kept.reserve(picked.size());
+    for (const std::size_t i : picked) kept.push_back(entries[i]);
+    entries = std::move(kept);
   }
   std::vector<Sample> samples;
   samples.reserve(entries.size());
@@ -354,7 +365,7 @@ ExportedTensors export_split_tensors(const Manifest& manifest, Split split, cons
   for (std::size_t i = 0; i < entries.size(); ++i) {
     images.push_back({{"path", entries[i]->path}, {"hash", entries[i]->hash}, {"label", labels[i]}});
   }
-  const nlohmann::json meta{
+  nlohmann::json meta{
       {"format_version", kSplitTensorsFormatVersion},
       {"split", to_string(split)},
       {"count", entries.size()},
@@ -368,6 +379,7 @@ ExportedTensors export_split_tensors(const Manifest& manifest, Split split, cons
         {"y.npy", {{"hash", out.y_hash}, {"bytes", y_file.size()}}}}},
       {"images", std::move(images)},
   };
+  if (sampled) meta["sample"] = {{"at_most", sample.at_most}, {"seed", sample.seed}, {"of", split_size}};
   write_file_atomic(out.meta_path, meta.dump(2) + "\n");
   return out;
 }

@@ -58,12 +58,24 @@ struct ExportedTensors {
   std::string y_hash;
 };
 
-// Runs the used entries of `split` through the Loader (no augmentation,
-// manifest order) and writes the three files atomically. Throws
-// Error(kInput) for an empty split or an unreadable image (naming it),
-// Error(kUsage) for a bad config, Error(kOutput) when a file cannot be written.
+// At most `at_most` images of the split (0 = all): a seeded uniform draw
+// without replacement when the split has more (common/rng.h), kept in
+// manifest order; the whole split when it has at_most or fewer. For INT8
+// calibration, which needs a few hundred training images, not all of them.
+struct TensorSample {
+  std::size_t at_most = 0;
+  std::uint64_t seed = 1;
+};
+
+// Runs the used entries of `split` (or the sample of them) through the Loader
+// (no augmentation, manifest order) and writes the three files atomically;
+// a sample is recorded in meta.json ("sample": at_most, seed, of = the split's
+// size). Throws Error(kInput) for an empty split or an unreadable image
+// (naming it), Error(kUsage) for a bad config, Error(kOutput) when a file
+// cannot be written.
 ExportedTensors export_split_tensors(const Manifest& manifest, Split split, const PreprocessConfig& config,
-                                     const std::filesystem::path& out_dir, int threads);
+                                     const std::filesystem::path& out_dir, int threads,
+                                     const TensorSample& sample = {});
 
 struct SplitTensors {
   NpyArray x;

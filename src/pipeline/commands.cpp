@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
@@ -111,6 +113,7 @@ Argv render(const TensorsCommand& c) {
       // subcommand refuses as a usage error when the stage runs.
       .flag("normalization", c.normalization, Refuse::kNo)
       .flag("out", c.out.string())
+      .then(c.sample > 0 ? Argv{}.flag("sample", std::to_string(c.sample)).flag("seed", std::to_string(c.seed)) : Argv{})
       .user(c.user, "tensors");
 }
 
@@ -126,7 +129,13 @@ Argv render(const TrainCommand& c) {
 }
 
 Argv render(const ExportCommand& c) {
-  return Argv{}.word("export").word(c.checkpoint.string()).flag("out", c.out.string()).user(c.user, "export");
+  return Argv{}
+      .word("export")
+      .word(c.checkpoint.string())
+      .flag("out", c.out.string())
+      .bare("json")  // stdout is the stage's result file: every format's status, read for the run's summary
+      .then(c.calibration.empty() ? Argv{} : Argv{}.flag("calibration", c.calibration.string()))
+      .user(c.user, "export");
 }
 
 Argv render(const VerifyCommand& c) {
@@ -169,9 +178,11 @@ std::map<std::string, std::vector<std::string>, std::less<>> build_run_sets() {
   m["synth"] = render(SynthCommand{}).set;
   m["scan"] = render(ScanCommand{}).then(refused_too({"json"})).set;
   m["split"] = render(SplitCommand{}).then(refused_too({"data", "json"})).set;
-  m["tensors"] = render(TensorsCommand{}).set;
+  // The calibration stage's --sample and --seed come from the export section
+  // (calibration-count, calibration-seed), so the tensors section refuses them.
+  m["tensors"] = render(TensorsCommand{}).then(refused_too({"sample", "seed"})).set;
   m["train"] = render(TrainCommand{}).then(render_train_start(true)).then(render_train_start(false)).set;
-  m["export"] = render(ExportCommand{}).then(refused_too({"json"})).set;
+  m["export"] = render(ExportCommand{}).then(refused_too({"calibration"})).set;
   m["verify"] = render(VerifyCommand{}).then(refused_too({"json"})).set;
   m["report"] = render(ReportCommand{}).then(render_study("")).set;
   return m;
@@ -223,6 +234,54 @@ int train_seeds(const json& train_user_flags, const std::string& where) {
     seeds = static_cast<int>(n);
   }
   return seeds;
+}
+
+CalibrationWanted calibration_wanted(const json& export_user_flags, const std::string& where) {
+  CalibrationWanted c;
+  if (!export_user_flags.is_object()) return c;
+  auto find = [&](const char* key) -> const json* {
+    std::string under = key;
+    std::replace(under.begin(), under.end(), '-', '_');
+    for (const std::string& k : {std::string(key), "--" + std::string(key), under}) {
+      if (export_user_flags.contains(k)) return &export_user_flags[k];
+    }
+    return nullptr;
+  };
+  if (const json* f = find("format")) {
+    std::vector<std::string> names;
+    auto add = [&](const std::string& text) {
+      std::size_t start = 0;
+      while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        names.push_back(text.substr(start, comma - start));
+        start = comma + 1;
+      }
+    };
+    if (f->is_string()) add(f->get<std::string>());
+    if (f->is_array()) {
+      for (const auto& x : *f) {
+        if (x.is_string()) add(x.get<std::string>());
+      }
+    }
+    c.wanted = std::any_of(names.begin(), names.end(), [](const std::string& n) {
+      return n == "all" || (n.size() > 5 && n.compare(n.size() - 5, 5, "-int8") == 0);
+    });
+  }
+  auto whole = [&](const char* key, std::uint64_t max) -> std::optional<std::uint64_t> {
+    const json* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    std::string text = v->is_string() ? v->get<std::string>() : v->is_number_integer() ? v->dump() : "";
+    const bool digits = !text.empty() && text.size() <= 19 &&
+                        std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (!digits || std::stoull(text) > max) {
+      fail(ExitCode::kInput, fmt::format("{}.{}: expected a whole number from 0 to {}, got {}", where, key, max,
+                                         v->dump()));
+    }
+    return std::stoull(text);
+  };
+  if (const auto n = whole("calibration-count", std::uint64_t{1} << 30)) c.count = static_cast<std::size_t>(*n);
+  if (const auto s = whole("calibration-seed", std::numeric_limits<std::int64_t>::max())) c.seed = *s;
+  return c;
 }
 
 const std::vector<std::string>& flag_sections() {

@@ -50,6 +50,7 @@ struct SplitCommand {
 };
 
 // `data export-tensors --manifest M --split SPLIT --size N --normalization X --out OUT <user>`
+// [--sample N --seed S] (the INT8 calibration images: a seeded draw of the training split)
 struct TensorsCommand {
   std::filesystem::path manifest;
   std::string split = "test";
@@ -57,6 +58,8 @@ struct TensorsCommand {
   std::string normalization;
   std::filesystem::path out;
   nlohmann::json user = nlohmann::json::object();
+  std::size_t sample = 0;  // 0: the whole split
+  std::uint64_t seed = 1;
 };
 
 // `train --manifest M --model NAME --size N --out OUT --json <user>`; when it
@@ -69,11 +72,12 @@ struct TrainCommand {
   nlohmann::json user = nlohmann::json::object();
 };
 
-// `export CHECKPOINT --out OUT <user>`
+// `export CHECKPOINT --out OUT --json [--calibration DIR] <user>`
 struct ExportCommand {
   std::filesystem::path checkpoint;
   std::filesystem::path out;
   nlohmann::json user = nlohmann::json::object();
+  std::filesystem::path calibration = {};  // empty: no INT8 variants
 };
 
 // `verify --checkpoint C --tensors T --dir EXPORTS --out OUT <user>`
@@ -131,6 +135,20 @@ std::string train_normalization(const nlohmann::json& train_user_flags);
 // benchmarked. Error(kInput) naming `where` for a value that is not a whole
 // number from 1 to 1000 (train::kMaxSeeds).
 int train_seeds(const nlohmann::json& train_user_flags, const std::string& where);
+
+// The INT8 calibration the `export` user flags ask for: wanted unless their
+// "format" names formats and none of them is "all" or a calibrated one (a
+// name ending in "-int8"); the images drawn ("calibration-count", default 300,
+// 0 = the whole training split) and the seed ("calibration-seed", default 1).
+// `inferbench run` draws them from the training split once per preprocessing
+// (`data export-tensors --sample`) and passes `export --calibration DIR`.
+// Error(kInput) naming `where` for a count or seed that is not a whole number.
+struct CalibrationWanted {
+  bool wanted = true;
+  std::size_t count = 300;
+  std::uint64_t seed = 1;
+};
+CalibrationWanted calibration_wanted(const nlohmann::json& export_user_flags, const std::string& where);
 
 // The config sections whose value is the flag object of one stage command:
 // "synth", "scan", "split", "tensors", "train" (each model's "train"),

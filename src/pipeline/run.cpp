@@ -102,6 +102,8 @@ json resolve_config(const json& overlay, const std::string& source) {
     if (k != "train") check_user_flags(c[k], k, fmt::format("'{}': \"{}\"", source, k));
   }
 
+  (void)calibration_wanted(c["export"], fmt::format("'{}': \"export\"", source));
+
   const json& models = c["models"];
   if (!models.is_array() || models.empty()) {
     fail(ExitCode::kInput, fmt::format("'{}': \"models\" must be a non-empty list", source));
@@ -305,6 +307,28 @@ int run_study(const json& config, const RunOptions& options) {
          out / "logs" / (s.name + ".txt")}};
     stages.push_back(std::move(s));
   }
+  // INT8 calibration images (issue 15): a seeded draw of the training split in
+  // each preprocessing, never test images; the export stages quantize on them.
+  const CalibrationWanted calibration = calibration_wanted(config["export"], "export");
+  auto calibration_dir = [&](const TensorGroup& g) { return out / "tensors" / ("calibration-" + g.name()); };
+  if (calibration.wanted) {
+    for (const auto& [gname, g] : groups) {
+      Stage s;
+      s.name = "calibration-" + gname;
+      s.title = calibration.count > 0
+                    ? fmt::format("draw up to {} training images at {}x{} ({}) to calibrate INT8", calibration.count,
+                                  g.size, g.size, g.normalization)
+                    : fmt::format("preprocess the training split at {}x{} ({}) to calibrate INT8", g.size, g.size,
+                                  g.normalization);
+      s.inputs = {data / "manifest.csv"};
+      s.outputs = {calibration_dir(g)};
+      s.commands = {{to_args(TensorsCommand{data / "manifest.csv", "train", g.size, g.normalization,
+                                            calibration_dir(g), config["tensors"], calibration.count,
+                                            calibration.seed}),
+                     out / "logs" / (s.name + ".txt")}};
+      stages.push_back(std::move(s));
+    }
+  }
 
   // 2. Train, export, verify each model. A model that fails is recorded and
   // the others go on.
@@ -350,7 +374,16 @@ int run_study(const json& config, const RunOptions& options) {
       s.outputs = {edir};
       s.required = false;
       s.needs = {"train-" + name};
-      s.commands = {{to_args(ExportCommand{ckpt, edir, config["export"]}), out / "logs" / (s.name + ".txt")}};
+      // 6: written, some variant failed (an INT8 quantizer that is missing or
+      // crashed): the others are verified and benchmarked, and the run's
+      // summary names the stage.
+      s.ok_codes = {0, static_cast<int>(ExitCode::kPartial)};
+      fs::path cal;
+      if (calibration.wanted) {
+        cal = calibration_dir(group_of(m));
+        s.inputs.push_back(cal);
+      }
+      s.commands = {{to_args(ExportCommand{ckpt, edir, config["export"], cal}), out / "export" / (name + ".json")}};
       // A re-export starts from an empty folder, so no stale artifact of an
       // earlier run is benchmarked.
       s.prepare = [edir](Stage&, const std::string&, bool) {
@@ -481,6 +514,21 @@ int run_study(const json& config, const RunOptions& options) {
                       {"seconds", r.seconds}, {"reason", r.reason}});
     if (r.status == StageStatus::kFailed || r.status == StageStatus::kNotRun) {
       failures += fmt::format("  {}: {} ({})\n", r.name, to_string(r.status), r.reason);
+      code = std::max(code, static_cast<int>(ExitCode::kPartial));
+    }
+    if (r.status == StageStatus::kDone && r.exit_code == static_cast<int>(ExitCode::kPartial) &&
+        r.name.rfind("export-", 0) == 0) {
+      // export --json's record: {format, status, reason} per format.
+      const json written = read_json_or_null(out / "export" / (r.name.substr(7) + ".json"));
+      std::string which;
+      if (written.is_array()) {
+        for (const auto& w : written) {
+          if (!w.is_object() || w.value("status", "") != "failed") continue;
+          which += fmt::format("\n    {}: {}", w.value("format", "?"), w.value("reason", "").substr(0, 300));
+        }
+      }
+      failures += fmt::format("  {}: some formats failed ({}){}\n", r.name,
+                              (out / "export" / (r.name.substr(7) + ".json")).string(), which);
       code = std::max(code, static_cast<int>(ExitCode::kPartial));
     }
     if (r.name.rfind("verify-", 0) == 0 && r.exit_code == static_cast<int>(ExitCode::kVerifyFailed)) {

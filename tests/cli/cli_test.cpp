@@ -1,7 +1,9 @@
 // End-to-end tests of the inferbench binary: flags, exit codes, outputs.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/files.h"
 #include "data/manifest.h"
@@ -139,6 +141,38 @@ TEST(CliTest, ScanSplitAndExportAKaggleLikeTree) {
   EXPECT_EQ(x.shape, (std::vector<std::int64_t>{15, 3, 32, 32}));
   EXPECT_EQ(y.shape, (std::vector<std::int64_t>{15}));
   EXPECT_TRUE(fs::exists(d / "out/t/meta.json"));
+
+  // --sample N --seed S (the main job's INT8 calibration images): N distinct
+  // training images in manifest order, the same for the same seed, recorded
+  // in meta.json; a split of N or fewer is written whole.
+  const auto train = manifest.used_in(data::Split::kTrain);
+  ASSERT_GT(train.size(), 10u);
+  auto sample = [&](const std::string& name, const char* n, const char* draw_seed) {
+    auto res = run_cli({"data", "export-tensors", "--manifest", out + "/manifest.csv", "--split", "train", "--size",
+                        "16", "--sample", n, "--seed", draw_seed, "--out", out + "/" + name});
+    EXPECT_EQ(res.exit_code, 0) << res.err;
+    return nlohmann::json::parse(read_file_text(d / "out" / name / "meta.json"));
+  };
+  const auto a = sample("s1", "10", "3"), b = sample("s2", "10", "3"), c = sample("s3", "10", "4");
+  EXPECT_EQ(a["count"], 10);
+  EXPECT_EQ(a["sample"], (nlohmann::json{{"at_most", 10}, {"seed", 3}, {"of", train.size()}}));
+  EXPECT_EQ(a["images"], b["images"]);
+  EXPECT_EQ(read_file_bytes(d / "out/s1/x.npy"), read_file_bytes(d / "out/s2/x.npy"));
+  EXPECT_NE(a["images"], c["images"]);
+  std::map<std::string, std::size_t> order;
+  for (std::size_t i = 0; i < train.size(); ++i) order[train[i]->path] = i;
+  std::size_t last = 0;
+  std::set<std::string> seen;
+  for (const auto& img : a["images"]) {
+    const std::string path = img["path"];
+    ASSERT_TRUE(order.count(path)) << path << " is not a training image";
+    EXPECT_TRUE(seen.insert(path).second) << path << " drawn twice";
+    EXPECT_GE(order[path], last);
+    last = order[path];
+  }
+  const auto whole = sample("s4", std::to_string(train.size() + 5).c_str(), "3");
+  EXPECT_EQ(whole["count"], train.size());
+  EXPECT_FALSE(whole.contains("sample"));
 }
 
 TEST(CliTest, SynthIsDeterministicBySeed) {

@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
+#include <set>
 
 #include "common/files.h"
 #include "results/store.h"
@@ -40,7 +42,7 @@ json tiny_config() {
 const std::vector<std::string> kModels{"mobilenet_v2", "efficientnet_b0", "resnet50"};
 
 std::vector<std::string> stage_names() {
-  std::vector<std::string> s{"synth", "scan", "split", "tensors-32-imagenet"};
+  std::vector<std::string> s{"synth", "scan", "split", "tensors-32-imagenet", "calibration-32-imagenet"};
   for (const auto& m : kModels) {
     for (const char* st : {"train-", "export-", "verify-"}) s.push_back(st + m);
   }
@@ -101,9 +103,19 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   for (const auto& s : stage_names()) EXPECT_TRUE(fs::exists(out / "stages" / (s + ".json"))) << s;
   EXPECT_TRUE(fs::exists(out / "data" / "manifest.csv"));
   EXPECT_TRUE(fs::exists(out / "tensors" / "test-32-imagenet" / "meta.json"));
+  // The INT8 calibration images: training images only (a split of 30 per
+  // class has fewer than the 300 asked, so all of them), none of the test split.
+  const json cal = json::parse(read_file_text(out / "tensors" / "calibration-32-imagenet" / "meta.json"));
+  const json test = json::parse(read_file_text(out / "tensors" / "test-32-imagenet" / "meta.json"));
+  EXPECT_EQ(cal["split"], "train");
+  EXPECT_GT(cal["count"].get<int>(), 0);
+  EXPECT_LE(cal["count"].get<int>(), 300);
+  std::set<std::string> test_images;
+  for (const auto& img : test["images"]) test_images.insert(img["path"].get<std::string>());
+  for (const auto& img : cal["images"]) EXPECT_FALSE(test_images.count(img["path"].get<std::string>())) << img;
   for (const auto& m : kModels) {
     EXPECT_TRUE(fs::exists(out / "train" / m / "model.ckpt")) << m;
-    for (const char* ext : {".pt", ".onnx", ".xml", "-fp16.xml"}) {
+    for (const char* ext : {".pt", ".onnx", ".xml", "-fp16.xml", "-int8.onnx"}) {
       EXPECT_TRUE(fs::exists(out / "export" / m / (m + ext))) << m << ext;
     }
     const json v = json::parse(read_file_text(out / "verify" / m / "verify.json"));
@@ -114,8 +126,13 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   const auto studies = store.studies();
   ASSERT_EQ(studies.size(), 1u);
   std::set<std::string> models_benchmarked, backends_ok;
+  std::map<std::string, std::set<std::string>> int8_executed;  // backend -> what its INT8 runs executed
   std::string not_ok;  // for the failure message: what went wrong where
   for (const auto& r : store.runs(studies[0].id)) {
+    if (r.status == results::RunStatus::kOk && r.result.precision == "int8") {
+      const json& e = r.result.summary.contains("executed") ? r.result.summary["executed"] : json();
+      int8_executed[r.result.backend].insert(e.is_object() ? e.value("precision", "?") : "none");
+    }
     if (r.status != results::RunStatus::kOk) {
       not_ok += fmt::format("{} {} {}: {} {}\n", r.result.artifact, r.result.backend, r.result.scenario,
                             results::to_string(r.status), r.reason.substr(0, 300));
@@ -130,6 +147,13 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   EXPECT_EQ(models_benchmarked, (std::set<std::string>(kModels.begin(), kModels.end())));
   EXPECT_TRUE(backends_ok.count("libtorch") && backends_ok.count("onnxruntime"))
       << "ok runs in: " << backends_ok.size() << " backends; the others:\n" << not_ok;
+  // The precision axis: every model's INT8 export measured in ONNX Runtime
+  // and OpenVINO, and each of them ran integer kernels (a fallback to float
+  // is a failed run, not an ok one).
+  for (const char* backend : {"onnxruntime", "openvino"}) {
+    EXPECT_FALSE(int8_executed[backend].empty()) << backend << " ran no INT8 export:\n" << not_ok;
+    for (const auto& p : int8_executed[backend]) EXPECT_TRUE(p == "int8" || p == "mixed") << backend << ": " << p;
+  }
   EXPECT_EQ(read_file_text(out / "bench" / "study.txt"), studies[0].name + "\n");
   for (const char* f : {"report.html", "summary.md", "results.csv"}) {
     EXPECT_TRUE(fs::exists(out / "report" / f)) << f;
@@ -203,6 +227,44 @@ TEST_F(RunCli, AFailingModelDoesNotEndTheStudy) {
   results::Store store = results::Store::open(dir_ / "out" / "results.db");
   ASSERT_EQ(store.studies().size(), 1u);
   for (const auto& run : store.runs(store.studies()[0].id)) EXPECT_EQ(run.result.model, "mobilenet_v2");
+}
+
+// The INT8 quantizer crashes in the main job: the export stage finishes with
+// the other formats (exit 6 of `export`), they are verified and benchmarked,
+// and the run ends with 6, naming the stage and the format that failed.
+TEST_F(RunCli, ACrashingQuantizerCostsOnlyTheInt8Variant) {
+  json c = tiny_config();
+  c["models"] = {{{"model", "mobilenet_v2"}, {"size", 32}, {"train", {{"epochs", 1}, {"threads", 1}}}}};
+  c["export"] = {{"format", "onnx,onnx-int8"}, {"calibration-count", 20}};
+  c["bench"]["backends"] = {"onnxruntime"};
+  testutil::write_text(dir_ / "crash.json", c.dump());
+  const fs::path crash = dir_ / "crashing-python";
+  testutil::write_text(crash, "#!/bin/sh\nkill -SEGV $$\n");
+  fs::permissions(crash, fs::perms::owner_all);
+  const fs::path out = dir_ / "out";
+  ::setenv("INFERBENCH_QUANTIZE_PYTHON", crash.c_str(), 1);
+  const auto r = run_cli({"run", "--config", (dir_ / "crash.json").string(), "--out", out.string()});
+  ::unsetenv("INFERBENCH_QUANTIZE_PYTHON");
+  EXPECT_EQ(r.exit_code, 6) << r.err;
+  EXPECT_NE(r.out.find("export-mobilenet_v2: some formats failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("onnx-int8: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exited with status 139"), std::string::npos) << r.out;
+  // 20 training images drawn for it all the same.
+  const json cal = json::parse(read_file_text(out / "tensors" / "calibration-32-imagenet" / "meta.json"));
+  EXPECT_EQ(cal["count"], 20);
+  EXPECT_EQ(cal["sample"]["seed"], 1);
+  EXPECT_TRUE(fs::exists(out / "verify" / "mobilenet_v2" / "verify.json"));
+  EXPECT_FALSE(fs::exists(out / "export" / "mobilenet_v2" / "mobilenet_v2-int8.onnx"));
+  results::Store store = results::Store::open(out / "results.db");
+  ASSERT_EQ(store.studies().size(), 1u);
+  int ok = 0;
+  for (const auto& run : store.runs(store.studies()[0].id)) {
+    EXPECT_EQ(run.result.artifact.find("int8"), std::string::npos) << run.result.artifact;
+    ok += run.status == results::RunStatus::kOk;
+  }
+  EXPECT_GT(ok, 0);
+  const json record = json::parse(read_file_text(out / "run.json"));
+  EXPECT_EQ(record["exit_code"], 6);
 }
 
 // A model's "train": {"seeds": 2}: two checkpoints (seeds 1 and 2), the

@@ -32,6 +32,12 @@ TEST(PipelineCommands, DataCommands) {
                                    {{"threads", 2}}}),
             (Args{"data", "export-tensors", "--manifest", "out/data/manifest.csv", "--split", "test", "--size", "64",
                   "--normalization", "imagenet", "--out", "out/tensors/test-64-imagenet", "--threads", "2"}));
+  // The INT8 calibration images: a seeded draw of the training split.
+  EXPECT_EQ(to_args(TensorsCommand{"out/data/manifest.csv", "train", 64, "imagenet",
+                                   "out/tensors/calibration-64-imagenet", json::object(), 300, 7}),
+            (Args{"data", "export-tensors", "--manifest", "out/data/manifest.csv", "--split", "train", "--size", "64",
+                  "--normalization", "imagenet", "--out", "out/tensors/calibration-64-imagenet", "--sample", "300",
+                  "--seed", "7"}));
 }
 
 TEST(PipelineCommands, ModelCommands) {
@@ -43,8 +49,13 @@ TEST(PipelineCommands, ModelCommands) {
                   "0.1", "--zero-init-residual"}));
   EXPECT_EQ(train_start_args(true), (Args{"--resume"}));
   EXPECT_EQ(train_start_args(false), (Args{"--force"}));
-  EXPECT_EQ(to_args(ExportCommand{"out/train/resnet50/model.ckpt", "out/export/resnet50", {{"formats", {"onnx"}}}}),
-            (Args{"export", "out/train/resnet50/model.ckpt", "--out", "out/export/resnet50", "--formats", "onnx"}));
+  EXPECT_EQ(to_args(ExportCommand{"out/train/resnet50/model.ckpt", "out/export/resnet50", {{"formats", {"onnx"}}}, {}}),
+            (Args{"export", "out/train/resnet50/model.ckpt", "--out", "out/export/resnet50", "--json", "--formats",
+                  "onnx"}));
+  EXPECT_EQ(to_args(ExportCommand{"out/train/resnet50/model.ckpt", "out/export/resnet50",
+                                  {{"calibration-count", 100}}, "out/tensors/calibration-64-imagenet"}),
+            (Args{"export", "out/train/resnet50/model.ckpt", "--out", "out/export/resnet50", "--json",
+                  "--calibration", "out/tensors/calibration-64-imagenet", "--calibration-count", "100"}));
   EXPECT_EQ(to_args(VerifyCommand{"out/train/resnet50/model.ckpt", "out/tensors/test-64-imagenet",
                                   "out/export/resnet50", "out/verify/resnet50", json::object()}),
             (Args{"verify", "--checkpoint", "out/train/resnet50/model.ckpt", "--tensors",
@@ -64,7 +75,7 @@ TEST(PipelineCommands, BenchAndReportCommands) {
 TEST(PipelineCommands, UserFlagsOfTheWrongTypeNameTheirPlace) {
   expect_error([] { to_args(TrainCommand{"m.csv", "resnet50", 64, "t", {{"epochs", nullptr}}}); }, ExitCode::kInput,
                "models.resnet50.train.epochs");
-  expect_error([] { to_args(ExportCommand{"c", "e", json::array()}); }, ExitCode::kInput, "export");
+  expect_error([] { to_args(ExportCommand{"c", "e", json::array(), {}}); }, ExitCode::kInput, "export");
 }
 
 std::vector<std::string> sorted(std::vector<std::string> v) {
@@ -79,12 +90,34 @@ TEST(PipelineCommands, FlagsRunSetsItself) {
   EXPECT_EQ(sorted(flags_run_sets("split")), (Args{"data", "json", "manifest", "out"}));
   // --normalization is given, but follows the models' "train" flags and was
   // never refused in "tensors".
-  EXPECT_EQ(sorted(flags_run_sets("tensors")), (Args{"manifest", "out", "size", "split"}));
+  EXPECT_EQ(sorted(flags_run_sets("tensors")), (Args{"manifest", "out", "sample", "seed", "size", "split"}));
   EXPECT_EQ(sorted(flags_run_sets("train")), (Args{"force", "json", "manifest", "model", "out", "resume", "size"}));
-  EXPECT_EQ(sorted(flags_run_sets("export")), (Args{"json", "out"}));
+  EXPECT_EQ(sorted(flags_run_sets("export")), (Args{"calibration", "json", "out"}));
   EXPECT_EQ(sorted(flags_run_sets("verify")), (Args{"checkpoint", "dir", "json", "out", "tensors"}));
   EXPECT_EQ(sorted(flags_run_sets("report")), (Args{"db", "out", "study"}));
   expect_error([] { flags_run_sets("bench"); }, ExitCode::kInternal, "'bench'");
+}
+
+// Whether the main job calibrates INT8, and how many images of which seed
+// its calibration stage draws, from the export section's own flags.
+TEST(PipelineCommands, CalibrationFollowsTheExportFlags) {
+  auto wanted = calibration_wanted(json::object(), "export");
+  EXPECT_TRUE(wanted.wanted);
+  EXPECT_EQ(wanted.count, 300u);
+  EXPECT_EQ(wanted.seed, 1u);
+  EXPECT_FALSE(calibration_wanted(json{{"format", "onnx,openvino"}}, "export").wanted);
+  EXPECT_FALSE(calibration_wanted(json{{"format", {"onnx", "torchscript"}}}, "export").wanted);
+  EXPECT_TRUE(calibration_wanted(json{{"format", "onnx,onnx-int8"}}, "export").wanted);
+  EXPECT_TRUE(calibration_wanted(json{{"--format", {"all"}}}, "export").wanted);
+  wanted = calibration_wanted(json{{"calibration_count", "0"}, {"calibration-seed", 9}}, "export");
+  EXPECT_EQ(wanted.count, 0u);  // the whole training split
+  EXPECT_EQ(wanted.seed, 9u);
+  expect_error([] { calibration_wanted(json{{"calibration-count", -3}}, "'c.json': export"); }, ExitCode::kInput,
+               "'c.json': export.calibration-count: expected a whole number from 0 to 1073741824, got -3");
+  expect_error([] { calibration_wanted(json{{"calibration-seed", 1.5}}, "export"); }, ExitCode::kInput,
+               "export.calibration-seed");
+  expect_error([] { check_user_flags(json{{"calibration", "/elsewhere"}}, "export", "export"); }, ExitCode::kInput,
+               "'calibration' is set by `inferbench run` itself");
 }
 
 TEST(PipelineCommands, AUserFlagThatRunSetsItselfIsRefused) {

@@ -73,16 +73,7 @@ class ScratchDir {
 }  // namespace
 
 std::vector<std::size_t> draw_calibration(std::size_t available, std::size_t count, std::uint64_t seed) {
-  std::vector<std::size_t> order(available);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  Rng rng(seed);
-  // The first `count` places of a Fisher-Yates shuffle: a uniform sample without replacement.
-  for (std::size_t i = 0; i < count && i + 1 < available; ++i) {
-    const std::size_t j = i + static_cast<std::size_t>(rng.next_u64() % (available - i));
-    std::swap(order[i], order[j]);
-  }
-  order.resize(count);
-  return order;
+  return draw_without_replacement(available, count, seed);
 }
 
 artifact::Artifact export_onnx_int8(const InferenceModel& model, const ExportOptions& options) {
