@@ -527,6 +527,7 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
             res.summary["wall_seconds"] = r.value("wall_seconds", 0.0);
             res.summary["concurrency"] = r.value("concurrency", 1);
             res.summary["stopped_short"] = r.value("stopped_short", false);
+            res.summary["stopped_early"] = r.value("stopped_early", false);
             const double macs =
                 run.description.source.is_object() ? run.description.source.value("macs_per_image", 0.0) : 0.0;
             if (macs > 0 && *res.throughput > 0) {
@@ -540,6 +541,11 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
             fill_summary(res, s);
             if (res.summary.value("stopped_short", false)) {
               res.summary["notes"].push_back("stopped at the time limit before the minimum count and duration");
+            }
+            if (res.summary.value("stopped_early", false)) {
+              res.summary["notes"].push_back(fmt::format(
+                  "stopped early after {} requests: the median's 95% interval was within {:g}% of it",
+                  samples_ms.size(), 100 * spec.timing.ci_target));
             }
           }
           rec.samples = std::move(samples_ms);

@@ -140,6 +140,26 @@ bool enough(std::size_t count, double elapsed_s, const StopRule& rule) {
   return count >= rule.min_count && elapsed_s >= rule.min_seconds;
 }
 
+double median_ci_width(const std::vector<std::int64_t>& samples) {
+  const std::size_t n = samples.size();
+  if (n < 2) return std::numeric_limits<double>::infinity();
+  std::vector<std::int64_t> x = samples;
+  const double half = 0.98 * std::sqrt(static_cast<double>(n));
+  const double mid = static_cast<double>(n) / 2.0;
+  const auto clamp_rank = [n](double r) { return std::clamp<std::size_t>(static_cast<std::size_t>(std::max(r, 1.0)), 1, n); };
+  const std::size_t j = clamp_rank(std::floor(mid - half));
+  const std::size_t k = clamp_rank(std::ceil(mid + 1.0 + half));
+  auto at = [&](std::size_t rank) {  // the rank-th smallest (1-based)
+    std::nth_element(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(rank - 1), x.end());
+    return static_cast<double>(x[rank - 1]);
+  };
+  const double median = at(n / 2 + 1);  // as summarize() takes it: index floor(n / 2)
+  const double lo = at(j);
+  const double hi = at(k);
+  if (median <= 0) return std::numeric_limits<double>::infinity();
+  return (hi - lo) / median;
+}
+
 void SummaryOptions::validate() const {
   if (resamples < 1) throw std::invalid_argument(fmt::format("summarize: resamples = {} < 1", resamples));
   check_open_unit_interval("summarize: confidence", confidence);

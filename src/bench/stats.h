@@ -52,12 +52,30 @@ struct StopRule {
   double min_seconds = 10.0;
   std::size_t max_count = std::numeric_limits<std::size_t>::max();  // max(): no limit
   double max_seconds = std::numeric_limits<double>::infinity();     // infinity: no limit
+  // Early stopping on precision (off at 0): the loop may also stop, before
+  // the minimums, once it has ci_min_count samples and the median's 95%
+  // interval (median_ci_width below) is at most ci_target of the median, e.g.
+  // 0.02 = the median known to about +-1%. ci_min_count's default is what p90
+  // needs at 99% confidence (samples_needed(0.90) = 64), so p50 and p90 stay
+  // supported; p99 then usually is not, and the summary says so.
+  double ci_target = 0;
+  std::size_t ci_min_count = 64;
 };
 
 // True when the loop should stop: both minimums are reached, or either
 // maximum is (a maximum wins over an unmet minimum; the summary then notes
 // the percentiles the count does not support).
 bool enough(std::size_t count, double elapsed_s, const StopRule& rule);
+
+// The width of the distribution-free 95% interval of the median, over the
+// median: with n samples sorted, x(j) to x(k) (1-based order statistics),
+// j = floor(n/2 - 0.98 sqrt(n)), k = ceil(n/2 + 1 + 0.98 sqrt(n)) clamped to
+// [1, n] (the normal approximation of the binomial ranks; 0.98 = 1.96 / 2),
+// over the median x(floor(n/2) + 1), the p50 a summary reports.
+// O(n) (nth_element on a copy), cheap enough to ask every few samples;
+// infinity for fewer than 2 samples or a median of 0. This is the early-stop
+// test only: the interval a summary reports is the bootstrap's.
+double median_ci_width(const std::vector<std::int64_t>& samples);
 
 struct SummaryOptions {
   int resamples = 2000;      // bootstrap resamples for the median's interval

@@ -48,8 +48,9 @@ void add_bench(CLI::App& app, int& exit_code) {
         concurrency = plan_defaults.concurrency;
     double warmup_seconds = plan_defaults.timing.warmup_seconds, min_seconds = plan_defaults.timing.min_seconds,
            max_seconds = plan_defaults.timing.max_seconds, timeout = plan_defaults.timeout_s,
-           peak_seconds = study_defaults.fp32_peak_seconds;
-    std::int64_t min_count = plan_defaults.timing.min_count, max_count = plan_defaults.timing.max_count;
+           peak_seconds = study_defaults.fp32_peak_seconds, ci_target = plan_defaults.timing.ci_target;
+    std::int64_t min_count = plan_defaults.timing.min_count, max_count = plan_defaults.timing.max_count,
+                 ci_min_count = plan_defaults.timing.ci_min_count;
     std::uint64_t seed = plan_defaults.seed, memory_mib = plan_defaults.memory_bytes >> 20;
     bool resume = false, json = false, no_machine_lock = false, no_wait = false;
   };
@@ -85,6 +86,14 @@ void add_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-seconds", f->max_seconds, "Stop after this long even short of the minimums (recorded)")
       ->check(CLI::PositiveNumber)
       ->check(kNotNaN);
+  cmd->add_option("--ci-target", f->ci_target,
+                  "Early stopping: stop before the minimums once the median's 95% interval is at most this fraction "
+                  "of the median (0.02: within about +-1%; one caller only); 0 = off")
+      ->check(CLI::Range(0.0, 0.999))
+      ->check(kNotNaN);
+  cmd->add_option("--ci-min-count", f->ci_min_count,
+                  "Early stopping: not before this many requests (64: p90 at 99% confidence)")
+      ->check(CLI::Range(std::int64_t{2}, std::int64_t{1} << 40));
   cmd->add_option("--cold-runs", f->cold_runs, "Fresh workers per cold-start run")->check(CLI::Range(1, 1000));
   cmd->add_option("--concurrency", f->concurrency, "Offline: requests in flight; 0 = cores / threads")
       ->check(CLI::Range(0, 65536));
@@ -145,6 +154,8 @@ void add_bench(CLI::App& app, int& exit_code) {
     if (given("--min-seconds")) spec.timing.min_seconds = f->min_seconds;
     if (given("--max-count")) spec.timing.max_count = f->max_count;
     if (given("--max-seconds")) spec.timing.max_seconds = f->max_seconds;
+    if (given("--ci-target")) spec.timing.ci_target = f->ci_target;
+    if (given("--ci-min-count")) spec.timing.ci_min_count = f->ci_min_count;
     if (given("--cold-runs")) spec.cold_runs = f->cold_runs;
     if (given("--concurrency")) spec.concurrency = f->concurrency;
     if (given("--order")) spec.order = f->order;

@@ -41,6 +41,8 @@ const std::vector<KeySpec>& config_keys() {
       {"bench.timing.min_seconds", T::kNumber, {}, "for at least this long"},
       {"bench.timing.max_count", T::kInteger, {}, "at most this many (0: no limit)"},
       {"bench.timing.max_seconds", T::kNumber, {}, "at most this long (a run cut short is marked so)"},
+      {"bench.timing.ci_target", T::kNumber, {}, "early stopping: the median's 95% interval / median to stop at (0: off)"},
+      {"bench.timing.ci_min_count", T::kInteger, {}, "early stopping: not before this many requests"},
       {"bench.cold_runs", T::kInteger, {}, "fresh workers of the cold-start scenario"},
       {"bench.concurrency", T::kInteger, {}, "callers of the offline scenario"},
       {"bench.order", T::kString, {}, "interleaved or sequential"},

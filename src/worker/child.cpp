@@ -108,6 +108,7 @@ int run_bench(const Job& job, const backends::BackendInfo& info, const artifact:
   result["rss_steady_kb"] = proc_status_kb("VmRSS");
   result["peak_rss_kb"] = proc_status_kb("VmHWM");
   result["stopped_short"] = s.stopped_short;
+  result["stopped_early"] = s.stopped_early;
   result["executed"] = executed(info, artifact, backend);
   write_file_atomic(job.dir / "result.json", dump_json(result, 2) + "\n");
   return 0;

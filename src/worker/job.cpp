@@ -37,8 +37,9 @@ double number_or(const nlohmann::json& j, const char* key, double fallback) {
 
 // The keys to_json(BenchSpec) writes, the only ones a spec may have: a typo
 // such as "min_cuont" in a plan's "timing" would otherwise run with the default.
-constexpr const char* kBenchKeys[] = {"scenario",  "batch",       "warmup_count", "warmup_seconds", "min_count",
-                                      "min_seconds", "max_count", "max_seconds",  "concurrency"};
+constexpr const char* kBenchKeys[] = {"scenario",    "batch",     "warmup_count", "warmup_seconds",
+                                      "min_count",   "min_seconds", "max_count",  "max_seconds",
+                                      "concurrency", "ci_target", "ci_min_count"};
 
 }  // namespace
 
@@ -47,7 +48,8 @@ nlohmann::json to_json(const BenchSpec& b) {
           {"warmup_count", b.warmup_count}, {"warmup_seconds", b.warmup_seconds},
           {"min_count", b.min_count},       {"min_seconds", b.min_seconds},
           {"max_count", b.max_count},       {"max_seconds", b.max_seconds},
-          {"concurrency", b.concurrency}};
+          {"concurrency", b.concurrency},   {"ci_target", b.ci_target},
+          {"ci_min_count", b.ci_min_count}};
 }
 
 BenchSpec bench_from_json(const nlohmann::json& j) {
@@ -71,6 +73,13 @@ BenchSpec bench_from_json(const nlohmann::json& j) {
   b.max_count = whole_or(j, "max_count", b.max_count);
   b.max_seconds = number_or(j, "max_seconds", b.max_seconds);
   b.concurrency = whole_or(j, "concurrency", b.concurrency);
+  b.ci_target = number_or(j, "ci_target", b.ci_target);
+  b.ci_min_count = whole_or(j, "ci_min_count", b.ci_min_count);
+  if (!(b.ci_target >= 0 && b.ci_target < 1) || b.ci_min_count < 2) {
+    fail(ExitCode::kInput, fmt::format("bench timing: ci_target must be in [0, 1) (0 = off; 0.02 = the median's 95% "
+                                       "interval within 2% of it) and ci_min_count at least 2, got {} and {}",
+                                       b.ci_target, b.ci_min_count));
+  }
   if (b.scenario != "single-stream" && b.scenario != "batch" && b.scenario != "offline" && b.scenario != "cold-start") {
     fail(ExitCode::kInput, fmt::format("worker job: unknown scenario '{}'", b.scenario));
   }
@@ -88,6 +97,8 @@ bench::StopRule stop_rule(const BenchSpec& b) {
   rule.min_seconds = b.min_seconds;
   rule.max_count = b.max_count > 0 ? static_cast<std::size_t>(b.max_count) : std::numeric_limits<std::size_t>::max();
   rule.max_seconds = b.max_seconds;
+  rule.ci_target = b.ci_target;
+  rule.ci_min_count = static_cast<std::size_t>(std::max<std::int64_t>(b.ci_min_count, 2));
   return rule;
 }
 

@@ -32,6 +32,11 @@ struct BenchSpec {
   std::int64_t max_count = 0;  // 0 (or less) = no limit
   double max_seconds = 600.0;  // a run stops here even short of the minimums (recorded)
   int concurrency = 1;         // offline: requests in flight, each from its own thread
+  // Early stopping (bench::StopRule): stop before the minimums once the
+  // median's 95% interval is at most this fraction of the median (0 = off;
+  // one caller only) and there are ci_min_count samples.
+  double ci_target = 0;
+  std::int64_t ci_min_count = static_cast<std::int64_t>(bench::StopRule{}.ci_min_count);
 };
 // The keys are the fields' names; bench_from_json takes any subset (missing
 // keys keep their defaults) and throws Error(kInput) for an unknown scenario

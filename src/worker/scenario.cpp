@@ -83,6 +83,13 @@ ScenarioResult run_scenario(backends::Backend& backend, const backends::BackendI
     if (!bench::enough(n, elapsed, minimums)) short_stop = true;
     return true;
   };
+  // Early stopping on precision: one caller's samples are all the samples,
+  // so the loop can ask how wide the median's interval is; asked when the
+  // count first reaches ci_min_count and then each time it has grown by 5%,
+  // so the checks cost O(n) in all, not O(n^2).
+  const bool precision_rule = rule.ci_target > 0 && callers == 1;
+  std::size_t next_check = std::max<std::size_t>(rule.ci_min_count, 2);
+  bool early = false;
   auto loop = [&](std::size_t k) {
     // Each caller its own copy: a framework may not be handed one buffer from two threads.
     std::vector<float> mine(input, input + values);
@@ -93,7 +100,16 @@ ScenarioResult run_scenario(backends::Backend& backend, const backends::BackendI
       backend.infer(mine.data(), shape);
       const auto s1 = Clock::now();
       out.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(s1 - s0).count());
-      if (should_stop(++done)) stop = true;
+      const std::int64_t n = ++done;
+      if (should_stop(n)) {
+        stop = true;
+      } else if (precision_rule && out.size() >= next_check) {
+        next_check = out.size() + std::max<std::size_t>(1, out.size() / 20);
+        if (bench::median_ci_width(out) <= rule.ci_target) {
+          early = true;
+          stop = true;
+        }
+      }
     }
   };
   std::exception_ptr error;
@@ -119,6 +135,7 @@ ScenarioResult run_scenario(backends::Backend& backend, const backends::BackendI
   r.wall_seconds = seconds_since(start);
   r.cpu_seconds = cpu_seconds() - cpu0;
   r.stopped_short = short_stop.load();
+  r.stopped_early = early;
   for (const auto& v : samples) {
     r.samples.insert(r.samples.end(), v.begin(), v.end());
     r.per_caller.push_back(static_cast<std::int64_t>(v.size()));

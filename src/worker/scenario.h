@@ -31,12 +31,15 @@ struct ScenarioResult {
   double wall_seconds = 0;               // the timed loop, first request to last
   double cpu_seconds = 0;                // this process's CPU time over the timed loop (all threads)
   bool stopped_short = false;            // a maximum was reached before both minimums
+  bool stopped_early = false;            // the precision rule (ci_target) held before the minimums
 };
 
 // Runs `spec`'s scenario on `backend` (loaded already): the first inference
 // (timed alone), then unless the scenario is cold-start, the warm-up (until
 // both spec.warmup_count and spec.warmup_seconds are reached; not counted),
-// then the timed loop until bench::enough() holds for stop_rule(spec), with
+// then the timed loop until bench::enough() holds for stop_rule(spec) (or,
+// with one caller and spec.ci_target > 0, the median's interval is that
+// narrow: bench::median_ci_width, asked each time the count grows by 5%), with
 // spec.concurrency callers (each its own thread and copy of the input) for
 // "offline" and one caller otherwise. `input` is one batch of spec.batch
 // images, `shape` its shape ([spec.batch, ...], the layout the artifact takes).

@@ -86,6 +86,27 @@ TEST_F(BenchCli, MeasuredMedianMatchesAKnownLatency) {
   EXPECT_NE(res.summary["notes"].dump().find("p99.9"), std::string::npos) << res.summary.dump();
 }
 
+// --ci-target through the binary: a steady 1 ms workload stops at the
+// early-stopping minimum (20, not bench_args' --min-count 40 and 50 ms),
+// recorded with its note.
+TEST_F(BenchCli, EarlyStoppingIsRecordedWithTheRun) {
+  const auto a = artifact("steady.onnx", {{"latency_us", 1000}});
+  const auto r = run_cli(
+      bench_args("early", {a.string(), "--scenarios", "single-stream", "--ci-target", "0.5", "--ci-min-count", "20"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rs = runs("early");
+  ASSERT_EQ(rs.size(), 1U);
+  EXPECT_EQ(*rs[0].result.count, 20);
+  EXPECT_TRUE(rs[0].result.summary.value("stopped_early", false)) << rs[0].result.summary.dump();
+  EXPECT_NE(rs[0].result.summary["notes"].dump().find("stopped early after 20 requests: the median's 95% interval "
+                                                      "was within 50% of it"),
+            std::string::npos)
+      << rs[0].result.summary.dump();
+  const auto bad = run_cli(bench_args("early-bad", {a.string(), "--ci-target", "1.5"}));
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--ci-target"), std::string::npos) << bad.err;
+}
+
 TEST_F(BenchCli, ScenariosExpandAndACrashInTheMatrixIsRecorded) {
   const auto ok = artifact("ok.onnx");
   const auto bad = artifact("bad.onnx", {{"fault", "crash"}});

@@ -118,6 +118,24 @@ TEST(SamplesNeededTest, RejectsBadArguments) {
 
 // --- stopping rule ---
 
+// The early-stop interval: ranks floor(n/2 - 0.98 sqrt(n)) and ceil(n/2 + 1 +
+// 0.98 sqrt(n)), over the median x(floor(n/2) + 1).
+TEST(MedianCiWidthTest, OrderStatisticsOfTheBinomialRanks) {
+  std::vector<std::int64_t> x(100);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<std::int64_t>(100 - i);  // 100 .. 1, unsorted
+  // n = 100: ranks 40 and 61 (50 -+ 9.8, +1), median x(51) = 51.
+  EXPECT_DOUBLE_EQ(median_ci_width(x), 21.0 / 51.0);
+  std::vector<std::int64_t> y(64);
+  for (std::size_t i = 0; i < y.size(); ++i) y[i] = static_cast<std::int64_t>(10 * (i + 1));
+  // n = 64: ranks floor(32 - 7.84) = 24 and ceil(33 + 7.84) = 41; median x(33).
+  EXPECT_DOUBLE_EQ(median_ci_width(y), (410.0 - 240.0) / 330.0);
+  EXPECT_EQ(median_ci_width(std::vector<std::int64_t>(50, 7)), 0.0);  // no spread at all
+  EXPECT_EQ(median_ci_width({5}), std::numeric_limits<double>::infinity());
+  EXPECT_EQ(median_ci_width(std::vector<std::int64_t>(10, 0)), std::numeric_limits<double>::infinity());
+  // Small n: the ranks clamp to the extremes.
+  EXPECT_DOUBLE_EQ(median_ci_width({1, 2, 3}), (3.0 - 1.0) / 2.0);
+}
+
 TEST(StopRuleTest, StopsWhenBothMinimumsOrAnyMaximumAreReached) {
   const StopRule rule{.min_count = 100, .min_seconds = 10.0, .max_count = 5000, .max_seconds = 60.0};
   EXPECT_FALSE(enough(0, 0.0, rule));

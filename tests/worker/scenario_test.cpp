@@ -146,6 +146,37 @@ TEST_F(WorkerScenarioTest, MaxCountStopsShortOnlyBeforeTheMinimums) {
   EXPECT_TRUE(r.stopped_short);
 }
 
+// Early stopping (ci_target): a steady 500 us workload has a median interval
+// far inside 50% of the median by 64 requests, so the loop stops there, long
+// before a minimum count of a million, and says so; a target no interval can
+// meet leaves the minimums in charge; several callers do not stop early.
+TEST_F(WorkerScenarioTest, EarlyStoppingEndsTheLoopOnceTheMedianIsKnown) {
+  auto b = backend("none", 500);
+  BenchSpec s = spec(1'000'000);
+  s.ci_target = 0.5;
+  s.ci_min_count = 64;
+  ScenarioResult r = run(*b, s);
+  EXPECT_EQ(r.samples.size(), 64U);
+  EXPECT_TRUE(r.stopped_early);
+  EXPECT_FALSE(r.stopped_short);
+  EXPECT_LE(bench::median_ci_width(r.samples), 0.5);
+
+  s = spec(150);
+  s.ci_target = 1e-12;  // narrower than one nanosecond in 500 us
+  r = run(*b, s);
+  EXPECT_EQ(r.samples.size(), 150U);
+  EXPECT_FALSE(r.stopped_early);
+
+  s = spec(150);
+  s.ci_target = 0.5;
+  s.ci_min_count = 10;
+  s.scenario = "offline";
+  s.concurrency = 2;
+  r = run(*b, s);
+  EXPECT_GE(r.samples.size(), 150U);
+  EXPECT_FALSE(r.stopped_early);
+}
+
 TEST_F(WorkerScenarioTest, WarmupIsNotInTheSamples) {
   auto b = backend();
   BenchSpec s = spec(5);
@@ -301,14 +332,31 @@ TEST(WorkerStopRuleTest, BenchSpecJsonKeysStayTheSame) {
   std::set<std::string> keys;
   for (const auto& [k, v] : j.items()) keys.insert(k);
   EXPECT_EQ(keys, (std::set<std::string>{"warmup_count", "warmup_seconds", "min_count", "min_seconds", "max_count",
-                                         "max_seconds", "concurrency", "scenario", "batch"}));
+                                         "max_seconds", "concurrency", "scenario", "batch", "ci_target",
+                                         "ci_min_count"}));
   BenchSpec b;
   b.scenario = "offline";
   b.batch = 8;
   b.min_count = 12;
   b.max_count = 99;
   b.concurrency = 3;
+  b.ci_target = 0.02;
+  b.ci_min_count = 100;
   EXPECT_EQ(to_json(bench_from_json(to_json(b))), to_json(b));
+  const bench::StopRule rule = stop_rule(b);
+  EXPECT_EQ(rule.ci_target, 0.02);
+  EXPECT_EQ(rule.ci_min_count, 100U);
+  EXPECT_EQ(BenchSpec{}.ci_target, 0.0);  // off unless asked for
+  for (const nlohmann::json& bad : {nlohmann::json{{"ci_target", -0.1}}, nlohmann::json{{"ci_target", 1.0}},
+                                    nlohmann::json{{"ci_min_count", 1}}}) {
+    try {
+      (void)bench_from_json(bad);
+      ADD_FAILURE() << bad.dump() << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kInput);
+      EXPECT_NE(std::string(e.what()).find("ci_target must be in [0, 1)"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
