@@ -1,6 +1,7 @@
 // End-to-end tests of the inferbench binary: flags, exit codes, outputs.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -28,6 +29,27 @@ TEST(CliTest, VersionNamesBuildAndLibraries) {
   EXPECT_TRUE(contains(r.out, "inferbench 0.1.0 (commit ")) << r.out;
   EXPECT_TRUE(contains(r.out, "OpenCV 4.")) << r.out;
   EXPECT_TRUE(contains(r.out, "build: ")) << r.out;
+}
+
+// The commit a build records is the tree's at build time, not at the first
+// `cmake` of the build folder (an incremental build after new commits had
+// recorded the old one in every result): the source tree's HEAD now.
+TEST(CliTest, VersionRecordsTheCommitTheBinaryWasBuiltFrom) {
+  const std::string source = INFERBENCH_SOURCE_DIR;
+  std::string head;
+  if (FILE* p = ::popen(("git -C '" + source + "' rev-parse --short=12 HEAD 2>/dev/null").c_str(), "r")) {
+    char buf[64] = {};
+    if (std::fgets(buf, sizeof buf, p) != nullptr) head = buf;
+    ::pclose(p);
+  }
+  while (!head.empty() && (head.back() == '\n' || head.back() == ' ')) head.pop_back();
+  const auto r = run_cli({"--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  if (head.empty()) {
+    EXPECT_TRUE(contains(r.out, "(commit unknown")) << r.out;  // not a git checkout
+  } else {
+    EXPECT_TRUE(contains(r.out, "(commit " + head)) << "HEAD is " << head << "; the binary says:\n" << r.out;
+  }
 }
 
 TEST(CliTest, HelpOnEveryLevelShowsDefaults) {
