@@ -129,7 +129,7 @@ TEST_F(PrecisionCli, Int8IsCalibratedDeterministicallyAndRunsIntegerKernels) {
   EXPECT_GT(row["executed"]["kernels"].value("QLinearConv", 0), 0) << row.dump();
   EXPECT_TRUE(row.contains("top1_drop"));
   EXPECT_NEAR(row["top1_drop"].get<double>(), row["reference_top1"].get<double>() - row["top1"].get<double>(), 1e-12);
-  EXPECT_EQ(row["status"] == "pass", row["agreement"].get<double>() >= 0.95) << row.dump();
+  EXPECT_EQ(row["status"], "pass") << row.dump();  // judged by its accuracy: top1_drop, accuracy_flag
 
   // OpenVINO compiles the same QDQ file to integer convolutions (its runtime model says so).
   const auto ov = verify(file, dir_->path() / "v-int8-ov", {"--backends", "openvino"}, -1);
