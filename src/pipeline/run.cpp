@@ -387,6 +387,7 @@ int run_study(const json& config, const RunOptions& options) {
       // crashed): the others are verified and benchmarked, and the run's
       // summary names the stage.
       s.ok_codes = {0, static_cast<int>(ExitCode::kPartial)};
+      s.redo_partial = true;  // a format that failed is tried again by the next run
       fs::path cal;
       if (calibration.wanted) {
         cal = calibration_dir(group_of(m));

@@ -230,7 +230,10 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
     }
     const fs::path record_file = state_dir / (s.name + ".json");
     const fs::path started_file = state_dir / (s.name + ".started.json");
-    if (!force && record_valid(read_json_or_null(record_file), key, hash)) {
+    const nlohmann::json record = read_json_or_null(record_file);
+    const bool partial = s.redo_partial && record.is_object() &&
+                         record.value("exit_code", 0) == static_cast<int>(ExitCode::kPartial);
+    if (!force && !partial && record_valid(record, key, hash)) {
       r.status = StageStatus::kSkipped;
       std::fprintf(stderr, "%s: up to date, skipped (elapsed %s)\n", head.c_str(), elapsed.c_str());
       results.push_back(r);
@@ -240,7 +243,10 @@ std::vector<StageResult> Executor::run(std::vector<Stage>& stages) const {
     const bool resumable = !force && started.is_object() && started.value("key", "") == key;
     write_file_atomic(started_file, dump_json({{"key", key}}) + "\n");
     if (s.prepare) s.prepare(s, key, resumable);
-    std::fprintf(stderr, "%s%s (elapsed %s)\n", head.c_str(), resumable && s.resumes ? ", continuing an interrupted attempt" : "", elapsed.c_str());
+    const char* why = resumable && s.resumes ? ", continuing an interrupted attempt"
+                      : partial             ? ", again: some of its items failed last time"
+                                            : "";
+    std::fprintf(stderr, "%s%s (elapsed %s)\n", head.c_str(), why, elapsed.c_str());
     std::fflush(stderr);
 
     hash.clear();  // prepare() and the commands write files

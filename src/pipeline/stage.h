@@ -52,6 +52,11 @@ struct Stage {
   bool required = true;       // a failure ends the run; otherwise it is recorded and the run goes on
   std::vector<std::string> needs;  // stages whose failure makes this one pointless (skipped)
   bool resumes = false;            // prepare() continues an interrupted attempt (said in the progress line)
+  // A record of an attempt that ended with 6 (finished, some items failed) is
+  // not up to date: the next run tries the stage again (an export whose INT8
+  // quantizer was missing is retried once it is installed), where a record
+  // with 0 is final.
+  bool redo_partial = false;
   // Called at the stage's turn, before its key is taken: fills in inputs and
   // commands that depend on what earlier stages produced (the benchmark plan
   // lists the exports that exist). A stage left with no command fails.
