@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/hash.h"
+#include "common/json_number.h"
 #include "common/progress.h"
 #include "common/rng.h"
 #include "data/loader.h"
@@ -401,7 +402,14 @@ SplitTensors load_split_tensors(const fs::path& dir) {
   std::string x_hash;
   std::string y_hash;
   try {
-    const int version = meta.at("format_version").get<int>();
+    // Whole numbers checked (common/json_number.h): get<>() casts a float
+    // unchecked, undefined for "shape": [2, 3.9e19, 4, 4] (fuzz/split_tensors.cpp).
+    const auto whole = [&](const char* key) {
+      const auto v = whole_number<std::int64_t>(meta.at(key));
+      if (!v || *v < 0) bad_meta(meta_path, fmt::format("'{}' is not a whole number >= 0: {}", key, meta.at(key).dump().substr(0, 80)));
+      return *v;
+    };
+    const auto version = whole("format_version");
     if (version != kSplitTensorsFormatVersion) {
       bad_meta(meta_path, fmt::format("format_version {} is not supported (expected {})", version,
                                       kSplitTensorsFormatVersion));
@@ -409,14 +417,16 @@ SplitTensors load_split_tensors(const fs::path& dir) {
     const auto split = parse_split(meta.at("split").get<std::string>());
     if (!split) bad_meta(meta_path, fmt::format("unknown split '{}'", meta.at("split").get<std::string>()));
     t.split = *split;
-    t.count = meta.at("count").get<std::size_t>();
+    t.count = static_cast<std::size_t>(whole("count"));
     t.classes = meta.at("classes").get<std::vector<std::string>>();
     try {
       t.preprocess = meta.at("preprocess").get<PreprocessConfig>();
     } catch (const Error& e) {
       bad_meta(meta_path, e.what());
     }
-    shape = meta.at("shape").get<std::vector<std::int64_t>>();
+    const auto dims = whole_numbers<std::int64_t>(meta.at("shape"));
+    if (!dims) bad_meta(meta_path, fmt::format("'shape' is not a list of whole numbers: {}", meta.at("shape").dump().substr(0, 80)));
+    shape = *dims;
     x_hash = meta.at("files").at("x.npy").at("hash").get<std::string>();
     y_hash = meta.at("files").at("y.npy").at("hash").get<std::string>();
     for (const auto& img : meta.at("images")) {
