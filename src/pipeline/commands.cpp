@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/json_number.h"
 
 namespace inferbench::pipeline {
 
@@ -212,26 +213,34 @@ std::string train_normalization(const json& train_user_flags) {
   return norm;
 }
 
+namespace {
+
+// A user flag's value as a whole number >= 0: a JSON integer, or a string of
+// at most 18 digits ("300", as a flag is written); nullopt for anything else.
+std::optional<std::uint64_t> whole_flag_value(const json& v) {
+  if (const auto n = whole_number<std::uint64_t>(v)) return n;
+  if (!v.is_string()) return std::nullopt;
+  const auto text = v.get<std::string>();
+  const bool digits = !text.empty() && text.size() <= 18 &&
+                      std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (!digits) return std::nullopt;
+  return std::stoull(text);
+}
+
+}  // namespace
+
 int train_seeds(const json& train_user_flags, const std::string& where) {
-  constexpr std::int64_t kMaxSeeds = 1000;  // train::kMaxSeeds (train/seeds.h, not linked here)
+  constexpr std::uint64_t kMaxSeeds = 1000;  // train::kMaxSeeds (train/seeds.h, not linked here)
   int seeds = 1;
   for (const char* k : {"seeds", "--seeds"}) {
     if (!train_user_flags.is_object() || !train_user_flags.contains(k)) continue;
     const json& v = train_user_flags[k];
-    std::int64_t n = 0;
-    if (v.is_number_integer()) {
-      n = v.get<std::int64_t>();
-    } else if (v.is_string()) {
-      const auto text = v.get<std::string>();
-      const bool digits = !text.empty() && text.size() <= 9 &&
-                          std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-      n = digits ? std::stoll(text) : 0;
-    }
-    if (n < 1 || n > kMaxSeeds) {
+    const auto n = whole_flag_value(v);
+    if (!n || *n < 1 || *n > kMaxSeeds) {
       fail(ExitCode::kInput, fmt::format("{}.{}: expected a whole number of seeds from 1 to {}, got {}", where, k,
                                          kMaxSeeds, v.dump()));
     }
-    seeds = static_cast<int>(n);
+    seeds = static_cast<int>(*n);
   }
   return seeds;
 }
@@ -270,14 +279,12 @@ CalibrationWanted calibration_wanted(const json& export_user_flags, const std::s
   auto whole = [&](const char* key, std::uint64_t max) -> std::optional<std::uint64_t> {
     const json* v = find(key);
     if (v == nullptr) return std::nullopt;
-    std::string text = v->is_string() ? v->get<std::string>() : v->is_number_integer() ? v->dump() : "";
-    const bool digits = !text.empty() && text.size() <= 19 &&
-                        std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-    if (!digits || std::stoull(text) > max) {
+    const auto n = whole_flag_value(*v);
+    if (!n || *n > max) {
       fail(ExitCode::kInput, fmt::format("{}.{}: expected a whole number from 0 to {}, got {}", where, key, max,
                                          v->dump()));
     }
-    return std::stoull(text);
+    return n;
   };
   if (const auto n = whole("calibration-count", std::uint64_t{1} << 30)) c.count = static_cast<std::size_t>(*n);
   if (const auto s = whole("calibration-seed", std::numeric_limits<std::int64_t>::max())) c.seed = *s;
