@@ -222,7 +222,8 @@ void add_data_commands(CLI::App& app, int& /*exit_code*/) {
                     "has more; the whole split when it has fewer (INT8 calibration takes a few hundred training "
                     "images)")
         ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 30));
-    cmd->add_option("--seed", f->seed, "Seed of the --sample draw (same manifest, sample and seed: same images)");
+    cmd->add_option("--seed", f->seed, "Seed of the --sample draw (same manifest, sample and seed: same images)")
+        ->check(CLI::NonNegativeNumber);
     cmd->callback([f] {
       auto cfg = data::PreprocessConfig::preset(f->normalization, f->size);
       if (f->resize_size > 0) cfg.resize_size = f->resize_size;

@@ -113,7 +113,8 @@ const std::vector<BadFlag> kBadFlags = {
     {"synth", "--threads", "-1"}, {"synth", "--seed", "-1"},
     // data export-tensors
     {"tensors", "--size", "7"}, {"tensors", "--size", "4097"}, {"tensors", "--resize-size", "-1"},
-    {"tensors", "--threads", "-1"},
+    {"tensors", "--threads", "-1"}, {"tensors", "--sample", "-1"}, {"tensors", "--sample", "1073741825"},
+    {"tensors", "--seed", "-1"},
     // model info
     {"model", "--classes", "0"}, {"model", "--classes", "1000001"}, {"model", "--size", "0"},
     {"model", "--size", "8193"}, {"model", "--width-mult", "0"}, {"model", "--width-mult", "nan"},
@@ -149,7 +150,8 @@ const std::vector<BadFlag> kBadFlags = {
     {"bench", "--cold-runs", "1001"}, {"bench", "--concurrency", "-1"}, {"bench", "--seed", "-1"},
     {"bench", "--timeout", "0"}, {"bench", "--timeout", "nan"}, {"bench", "--memory-limit", "-1"},
     {"bench", "--memory-limit", "17592186044416"}, {"bench", "--peak-seconds", "-1"},
-    {"bench", "--peak-seconds", "nan"},
+    {"bench", "--peak-seconds", "nan"}, {"bench", "--ci-target", "-0.1"}, {"bench", "--ci-target", "1"},
+    {"bench", "--ci-target", "nan"}, {"bench", "--ci-min-count", "1"},
     // compare
     {"compare", "--alpha", "0"}, {"compare", "--alpha", "0.6"}, {"compare", "--alpha", "nan"},
 };
