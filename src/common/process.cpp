@@ -74,10 +74,16 @@ int StopSignals::interrupted_exit_code() {
 }
 
 void StopSignals::add_child(pid_t group) {
+  // Read before the group is listed: a handler that ran before this load did
+  // not see it, one that runs after the store below does. (One that runs on
+  // another thread in between is the remaining window; fork_child() closes it
+  // for the calling thread by blocking the signals.)
+  const int received = g_depth.load() > 0 ? g_count.load() : 0;
   for (auto& c : g_children) {
     pid_t empty = 0;
-    if (c.compare_exchange_strong(empty, group)) return;
+    if (c.compare_exchange_strong(empty, group)) break;
   }
+  if (received > 0) kill(-group, received > 1 ? SIGKILL : g_caught.load());
 }
 
 void StopSignals::remove_child(pid_t group) {
@@ -85,6 +91,32 @@ void StopSignals::remove_child(pid_t group) {
     pid_t g = group;
     c.compare_exchange_strong(g, 0);
   }
+}
+
+pid_t fork_child() {
+  sigset_t stop, previous;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, &previous);
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    die_with_parent(parent);
+    signal(SIGINT, SIG_DFL);  // the handlers are the parent's; a held signal now ends the child
+    signal(SIGTERM, SIG_DFL);
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return 0;
+  }
+  const int fork_errno = errno;
+  if (pid > 0) {
+    setpgid(pid, pid);  // as the child does: whichever runs first, the group exists before it is signalled
+    StopSignals::add_child(pid);
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);  // a held signal is handled here, the child listed
+  errno = fork_errno;
+  return pid;
 }
 
 std::optional<unsigned long long> process_start_ticks(pid_t pid) {
@@ -151,8 +183,7 @@ ProgramResult run_program(const std::vector<std::string>& argv_s, std::size_t ta
     fail(ExitCode::kInternal, fmt::format("cannot start '{}': pipe: {}", args[0], std::strerror(errno)));
   }
   StopSignals stop;
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const pid_t pid = fork_child();
   if (pid < 0) {
     const int err = errno;
     close(out[0]);
@@ -160,10 +191,6 @@ ProgramResult run_program(const std::vector<std::string>& argv_s, std::size_t ta
     fail(ExitCode::kInternal, fmt::format("cannot start '{}': fork: {}", args[0], std::strerror(err)));
   }
   if (pid == 0) {
-    setpgid(0, 0);
-    die_with_parent(parent);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
     dup2(out[1], STDOUT_FILENO);
     dup2(out[1], STDERR_FILENO);
     execvp(argv[0], argv.data());
@@ -171,8 +198,6 @@ ProgramResult run_program(const std::vector<std::string>& argv_s, std::size_t ta
     (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
     _exit(127);
   }
-  setpgid(pid, pid);
-  StopSignals::add_child(pid);
   close(out[1]);
   ProgramResult r;
   char buf[4096];

@@ -3,7 +3,8 @@
 // cleanly, and what the machine is doing (for the benchmark's load record).
 //
 // Lifetime contract (issue 16): every fork in src/ (stage children of
-// `inferbench run`, src/pipeline/stage.cpp; workers, src/worker/parent.cpp)
+// `inferbench run`, src/pipeline/stage.cpp; workers, src/worker/parent.cpp;
+// converters and quantizers, run_program) goes through fork_child(), which
 // puts the child in a process group of its own that the parent signals, and
 // calls die_with_parent() in the child before exec, so a `kill -9` of the
 // parent ends the child too (and, through the child's own children doing the
@@ -25,6 +26,17 @@ namespace inferbench {
 // `parent`, the child ends itself at once with SIGKILL.
 void die_with_parent(pid_t parent);
 
+// fork() under that contract, for every fork in src/. In the child (return
+// 0): its own process group, die_with_parent(), SIGINT and SIGTERM back at
+// their default actions; from there only async-signal-safe calls until exec.
+// In the parent: the child's pid, which is its group's id, already set and
+// registered with StopSignals::add_child() (the caller removes it after its
+// wait), or -1 with errno from fork(). SIGINT and SIGTERM are blocked in the
+// calling thread from before the fork until the child is registered (parent)
+// and its handlers are reset (child), so a stop signal that arrives while a
+// child starts is held and then forwarded to it, never lost.
+pid_t fork_child();
+
 // While a StopSignals lives (they nest), SIGINT and SIGTERM do not end the
 // process: the first one is recorded (caught()) and forwarded to every child
 // process group registered with add_child(); a second one kills those groups
@@ -45,6 +57,10 @@ class StopSignals {
   // 128 + the caught signal (130 for SIGINT, 143 for SIGTERM); 0 when none.
   static int interrupted_exit_code();
   // Async-signal-safe; at most 16 groups at once (more are not forwarded to).
+  // A group added after a stop signal was received while this scope lived
+  // (a child started just then, the signal handled by another thread) is
+  // sent that signal at once (SIGKILL after a second one): the handler that
+  // ran before could not forward it.
   static void add_child(pid_t process_group);
   static void remove_child(pid_t process_group);
 };

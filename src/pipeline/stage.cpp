@@ -85,26 +85,19 @@ int run_command(const fs::path& exe, const Command& command) {
   // The child is in a group of its own and dies with this process (kill -9
   // included: die_with_parent), so no stage outlives the run.
   StopSignals stop;
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const pid_t pid = fork_child();
   if (pid < 0) {
     const int err = errno;
     if (out_fd >= 0) close(out_fd);
     fail(ExitCode::kInternal, fmt::format("cannot start '{}': {}", argv_s[0], std::strerror(err)));
   }
   if (pid == 0) {
-    setpgid(0, 0);
-    die_with_parent(parent);
-    signal(SIGINT, SIG_DFL);  // the handlers are this process's; exec resets them anyway
-    signal(SIGTERM, SIG_DFL);
     if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
     execv(argv_s[0].c_str(), argv.data());
     const char msg[] = "inferbench: cannot start the stage executable\n";
     (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
     _exit(127);
   }
-  setpgid(pid, pid);  // as the child does: whichever runs first, the group exists before a signal is forwarded
-  StopSignals::add_child(pid);
   if (out_fd >= 0) close(out_fd);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {

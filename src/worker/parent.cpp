@@ -135,16 +135,13 @@ Outcome run_worker(const fs::path& exe, const Job& job, const Limits& limits) {
   const auto start = Clock::now();
   const std::optional<double> busy_before = machine_busy_cpu_seconds();
   const double self_before = own_cpu_seconds();
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
+  const pid_t pid = fork_child();  // its own group, so a timeout kills the worker's children too
   if (pid < 0) {
     out.status = Status::kSpawnFailed;
     out.reason = fmt::format("fork failed: {}", std::strerror(errno));
     return out;
   }
   if (pid == 0) {
-    setpgid(0, 0);  // its own group, so a timeout kills the worker's children too
-    die_with_parent(parent);  // and a parent killed with kill -9 takes it along
     const int err = open(err_s.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (err >= 0) dup2(err, STDERR_FILENO);
@@ -161,8 +158,6 @@ Outcome run_worker(const fs::path& exe, const Job& job, const Limits& limits) {
     _exit(127);
   }
 
-  setpgid(pid, pid);  // as the child does, so the group exists before anyone signals it
-  StopSignals::add_child(pid);
   const bool exited = wait_exit(pid, limits.timeout_s);
   if (!exited) {
     kill(-pid, SIGKILL);

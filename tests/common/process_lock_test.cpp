@@ -197,6 +197,65 @@ TEST(Process, StopSignalsRecordAndForwardInsteadOfEnding) {
   }
 }
 
+// CI found `inferbench run` waiting forever for a stage that a SIGTERM had
+// reached the run just as the stage was forked: the handler ran before the
+// child was registered, so nothing was forwarded to it. Here the signal is
+// certainly received before the child exists; it must still reach it.
+TEST(Process, AStopSignalReceivedWhileAChildStartsReachesIt) {
+  StopSignals stop;
+  raise(SIGTERM);
+  ASSERT_EQ(StopSignals::caught(), SIGTERM);
+  const pid_t child = fork_child();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  EXPECT_EQ(getpgid(child), child);  // a group of its own
+  int status = 0;
+  const bool ended = testutil::poll_until([&] { return waitpid(child, &status, WNOHANG) == child; }, 10s);
+  if (!ended) {
+    kill(-child, SIGKILL);
+    wait_status(child);
+  }
+  StopSignals::remove_child(child);
+  ASSERT_TRUE(ended) << "the child started after the signal was received never got it";
+  EXPECT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  // The mask the fork held the signals with is lifted again in this process.
+  sigset_t now;
+  sigemptyset(&now);
+  pthread_sigmask(SIG_SETMASK, nullptr, &now);
+  EXPECT_FALSE(sigismember(&now, SIGTERM));
+  EXPECT_FALSE(sigismember(&now, SIGINT));
+}
+
+TEST(Process, AChildForkedWithoutAStopSignalRunsOnAndDefaultsItsHandlers) {
+  int report[2];
+  ASSERT_EQ(pipe(report), 0);
+  StopSignals stop;
+  const pid_t child = fork_child();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    struct sigaction term {};
+    sigaction(SIGTERM, nullptr, &term);
+    sigset_t mask;
+    pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+    const char ok = term.sa_handler == SIG_DFL && !sigismember(&mask, SIGTERM) ? 'y' : 'n';
+    (void)!write(report[1], &ok, 1);
+    for (;;) pause();
+  }
+  close(report[1]);
+  char ok = 0;
+  ASSERT_EQ(read(report[0], &ok, 1), 1);
+  close(report[0]);
+  EXPECT_EQ(ok, 'y') << "the child kept the parent's handler or its blocked mask";
+  EXPECT_TRUE(testutil::process_running(child));  // nothing was sent to it
+  kill(-child, SIGKILL);
+  wait_status(child);
+  StopSignals::remove_child(child);
+}
+
 TEST(Process, StartTicksNameOneProcess) {
   const auto t = process_start_ticks(getpid());
   ASSERT_TRUE(t.has_value());
