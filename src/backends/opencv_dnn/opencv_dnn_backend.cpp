@@ -97,6 +97,24 @@ class OpenCvDnnBackend final : public Backend {
     return logits;
   }
 
+  // What executed: the layers OpenCV made of the model, by type, on the
+  // plain CPU target. OpenCV cannot be asked a per-layer precision; on that
+  // target (with its own implementation, the only one this build has) every
+  // layer computes in float32, its reduced-precision targets being OpenCL,
+  // Vulkan and CUDA ones, so the answer is that target's.
+  [[nodiscard]] nlohmann::json execution() override {
+    nlohmann::json layers = nlohmann::json::object();
+    try {
+      std::vector<cv::String> types;
+      net_.getLayerTypes(types);
+      for (const auto& t : types) layers[t] = net_.getLayersCount(t);
+    } catch (const cv::Exception&) {  // the answer is optional; the run is not
+    }
+    return {{"precision", "fp32"},
+            {"how", "OpenCV DNN, CPU target: float32 layers (the layer types of the loaded net)"},
+            {"layers", layers}};
+  }
+
   [[nodiscard]] nlohmann::json settings() const override {
     return {{"backend", resolved_backend()},
             {"target", target_},

@@ -15,8 +15,13 @@
 // else the embedded ones are checked; a .pt from elsewhere with no
 // description has only its channels checked (3 unless the artifact says).
 #include <fmt/format.h>
+#include <torch/csrc/jit/ir/constants.h>
+#include <torch/csrc/jit/ir/ir.h>
 #include <torch/script.h>
 #include <torch/torch.h>
+
+#include <functional>
+#include <map>
 
 #include <exception>
 #include <nlohmann/json.hpp>
@@ -85,6 +90,45 @@ class TorchScriptBackend final : public torch_common::TorchBackendBase {
     s["optimized_for_inference"] = optimize_;
     s["embedded_description"] = embedded_;
     return s;
+  }
+
+  // What executed, from the graph LibTorch runs: the dtypes of its tensor
+  // constants (the weights, once frozen) and of the module's remaining
+  // parameters, in elements, and how many nodes of each convolution, linear
+  // or oneDNN kind it holds (optimize_for_inference's prepacked oneDNN
+  // convolutions show here). TorchScript computes each op in its operands'
+  // dtype, so float32 weights and input are float32 compute.
+  [[nodiscard]] nlohmann::json execution() override {
+    std::map<std::string, std::int64_t> elements;
+    std::map<std::string, std::int64_t> kernels;
+    for (const auto& t : module_.parameters()) elements[c10::toString(t.scalar_type())] += t.numel();
+    std::function<void(torch::jit::Block*)> walk = [&](torch::jit::Block* block) {
+      for (torch::jit::Node* node : block->nodes()) {
+        const std::string kind = node->kind().toQualString();
+        if (node->kind() == c10::prim::Constant && node->outputs().size() == 1 &&
+            node->output()->type()->kind() == c10::TypeKind::TensorType) {
+          if (const auto v = torch::jit::toIValue(node->output()); v && v->isTensor()) {
+            elements[c10::toString(v->toTensor().scalar_type())] += v->toTensor().numel();
+          }
+        } else if (kind.find("conv") != std::string::npos || kind.find("linear") != std::string::npos ||
+                   kind.find("mkldnn") != std::string::npos) {
+          ++kernels[kind];
+        }
+        for (torch::jit::Block* b : node->blocks()) walk(b);
+      }
+    };
+    walk(module_.get_method("forward").graph()->block());
+    std::int64_t floating = 0, reduced = 0;
+    for (const auto& [dtype, n] : elements) {
+      if (dtype == "Float") floating += n;
+      if (dtype == "BFloat16" || dtype == "Half") reduced += n;
+    }
+    const std::string precision = reduced == 0 && floating > 0 ? "fp32" : reduced > 0 && floating == 0 ? "reduced"
+                                                                                                       : "unknown";
+    return {{"precision", precision == "reduced" ? (elements.count("Half") ? "fp16" : "bf16") : precision},
+            {"how", "TorchScript graph: dtypes of its tensor constants and parameters, its convolution/linear nodes"},
+            {"tensor_elements_by_dtype", elements},
+            {"kernels", kernels}};
   }
 
  protected:
