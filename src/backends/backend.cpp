@@ -67,6 +67,39 @@ void check_options(const BackendInfo& info, const Options& options) {
   }
 }
 
+std::vector<PrecisionVariant> precision_variants(const BackendInfo& info, const artifact::Artifact& a,
+                                                 const Options& given, const std::vector<artifact::Precision>& asked) {
+  using artifact::Precision;
+  if (a.precision != Precision::kFP32) return {{a.precision, given}};
+  if (!info.precision_option.empty()) {
+    if (const auto it = given.find(info.precision_option); it != given.end()) {
+      for (const ComputePrecision& c : info.compute) {
+        if (c.value == it->second) return {{c.precision, given}};
+      }
+      return {{a.precision, given}};
+    }
+  }
+  if (std::find(info.compute_formats.begin(), info.compute_formats.end(), a.format) == info.compute_formats.end()) {
+    return {{a.precision, given}};
+  }
+  std::vector<PrecisionVariant> out;
+  const std::vector<Precision> wanted = asked.empty() ? std::vector<Precision>{Precision::kFP32} : asked;
+  for (Precision p : artifact::all_precisions()) {  // in table order, whatever order they were asked in
+    if (std::find(wanted.begin(), wanted.end(), p) == wanted.end()) continue;
+    if (p == Precision::kFP32) {
+      out.push_back({p, given});
+      continue;
+    }
+    for (const ComputePrecision& c : info.compute) {
+      if (c.precision != p) continue;
+      Options o = given;
+      o[info.precision_option] = c.value;
+      out.push_back({p, std::move(o)});
+    }
+  }
+  return out;
+}
+
 std::unique_ptr<Backend> create_backend(const BackendInfo& info) {
   if (!info.available || !info.create) {
     fail(ExitCode::kUnavailable, fmt::format("backend '{}' is unavailable: {}", info.name, info.reason));

@@ -85,6 +85,14 @@ struct BackendRuntime {
 // supplied by its own folder whether or not its SDK was found, completed by
 // its BackendRuntime when it was (available), or by the reason CMake recorded
 // when not. The registry lists these; it never retypes them.
+// A precision a backend can be told to compute an FP32 artifact in, and the
+// value of its BackendInfo::precision_option that tells it (OpenVINO's
+// inference precision hint "bf16"; LibTorch's BF16 copy of the module).
+struct ComputePrecision {
+  artifact::Precision precision;
+  std::string value;
+};
+
 struct BackendInfo {
   std::string name;         // "libtorch", "torchscript", "onnxruntime", "openvino", "opencv-dnn"
   std::string description;  // one line
@@ -93,6 +101,15 @@ struct BackendInfo {
   // artifact of another precision is skipped with the reason.
   std::vector<artifact::Precision> precisions{artifact::Precision::kFP32};
   std::vector<OptionSpec> options;
+  // The option (one of `options`) that sets the precision it computes an FP32
+  // artifact in, and its value for each precision it offers, FP32 first; ""
+  // and empty when it computes every artifact in the artifact's own precision.
+  std::string precision_option;
+  std::vector<ComputePrecision> compute;
+  // The formats a study offers those precisions on: the backend's own (the
+  // OpenVINO IR, the LibTorch checkpoint), so one file per backend answers
+  // "what does BF16 buy here"; other formats take the option when given.
+  std::vector<std::string> compute_formats;
   // infer() may be called from several threads at once on one loaded model
   // (the offline scenario's concurrent requests). Backends that parallelise
   // through their own asynchronous API (OpenVINO) say false and take a batch.
@@ -130,6 +147,26 @@ void check_options(const BackendInfo& info, const Options& options);
 // each checked against its backend. Error(kUsage) naming the entry for a
 // malformed one, an unknown backend or key.
 std::map<std::string, Options> parse_backend_options(const std::vector<std::string>& entries);
+
+// One row of a study for an artifact in a backend: the precision asked of it
+// and the options that ask it.
+struct PrecisionVariant {
+  artifact::Precision precision;
+  Options options;
+};
+// The rows `info` runs `a` as when a study asks for the compute precisions
+// `asked` (empty: FP32 only), with the options `given` for this backend:
+// - an artifact stored in another precision than FP32 (FP16 weights, INT8)
+//   runs once, in its own precision, with `given`;
+// - when `given` sets the backend's precision option itself, once, in the
+//   precision that value asks for (the artifact's when it is not one of
+//   `info.compute`: the backend then refuses the value on load);
+// - an artifact of a format not in info.compute_formats runs once, in FP32;
+// - otherwise once for FP32 when it is asked, with `given`, and once for each
+//   other asked precision the backend offers (info.compute), with its option
+//   added; asked precisions it does not offer give no row.
+std::vector<PrecisionVariant> precision_variants(const BackendInfo& info, const artifact::Artifact& a,
+                                                 const Options& given, const std::vector<artifact::Precision>& asked);
 
 // Creates a backend; throws Error(kUnavailable) with the reason when it is not built.
 std::unique_ptr<Backend> create_backend(const BackendInfo& info);

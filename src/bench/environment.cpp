@@ -25,6 +25,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/error.h"
 #include "inferbench/build_info.h"
 
 namespace inferbench::bench {
@@ -335,6 +336,41 @@ nlohmann::json capture_environment() {
                                           .governor = governor,
                                           .blas_library = blas});
   return env;
+}
+
+std::vector<artifact::Precision> machine_precisions(const std::vector<std::string>& cpu_flags) {
+  auto has = [&](const char* f) { return std::find(cpu_flags.begin(), cpu_flags.end(), f) != cpu_flags.end(); };
+  std::vector<artifact::Precision> out{artifact::Precision::kFP32};
+  if (has("avx512_fp16") || has("amx_fp16")) out.push_back(artifact::Precision::kFP16);
+  if (has("avx512_bf16") || has("amx_bf16")) out.push_back(artifact::Precision::kBF16);
+  return out;
+}
+
+std::vector<artifact::Precision> machine_precisions() {
+  const std::string cpuinfo = read_file("/proc/cpuinfo").value_or("");
+  return machine_precisions(split_words(cpuinfo_value(cpuinfo, "flags").value_or("")));
+}
+
+std::vector<artifact::Precision> parse_precisions(const std::vector<std::string>& names, std::string_view what) {
+  std::vector<artifact::Precision> asked;
+  for (const auto& n : names) {
+    if (n == "auto") {
+      for (auto p : machine_precisions()) asked.push_back(p);
+    } else {
+      const auto known = artifact::all_precisions();
+      const auto it = std::find_if(known.begin(), known.end(), [&](auto p) { return artifact::to_string(p) == n; });
+      if (it == known.end()) {
+        fail(ExitCode::kUsage, fmt::format("{}: unknown precision '{}' (expected {} or auto)", what, n,
+                                           artifact::join(known)));
+      }
+      asked.push_back(*it);
+    }
+  }
+  std::vector<artifact::Precision> out;
+  for (auto p : artifact::all_precisions()) {
+    if (std::find(asked.begin(), asked.end(), p) != asked.end()) out.push_back(p);
+  }
+  return out;
 }
 
 }  // namespace inferbench::bench

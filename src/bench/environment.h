@@ -11,7 +11,10 @@
 // seconds not positive (programmer errors).
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "artifact/precision.h"
 
 namespace inferbench::bench {
 
@@ -85,5 +88,18 @@ struct FmaPeak {
 FmaPeak measure_fp32_peak(int threads, double seconds);
 
 nlohmann::json to_json(const FmaPeak& peak);
+
+// The precisions this CPU has arithmetic for, from its flags: FP32, then BF16
+// with avx512_bf16 or amx_bf16, FP16 with avx512_fp16 or amx_fp16 (x86; other
+// CPUs: FP32 only). What a study's precisions "auto" asks for: a reduced
+// precision the CPU can only emulate is left out (asking anyway is allowed,
+// and the runtime's own answer then shows what ran).
+std::vector<artifact::Precision> machine_precisions(const std::vector<std::string>& cpu_flags);
+std::vector<artifact::Precision> machine_precisions();  // this machine's /proc/cpuinfo
+
+// Precision names as `--precision` and the plan's "precisions" take them:
+// fp32, fp16, bf16, int8 and "auto" (machine_precisions()), without repeats,
+// in table order. Error(kUsage) naming `what` and the value otherwise.
+std::vector<artifact::Precision> parse_precisions(const std::vector<std::string>& names, std::string_view what);
 
 }  // namespace inferbench::bench

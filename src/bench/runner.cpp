@@ -56,8 +56,9 @@ std::uint64_t file_bytes(const fs::path& artifact) {
 // once gave every libtorch row the last model's top-1).
 class VerifyIndex {
  public:
-  void add(const std::string& model, const std::string& hash, const std::string& backend, nlohmann::json figures) {
-    rows_[{model, hash, backend}] = std::move(figures);
+  void add(const std::string& model, const std::string& hash, const std::string& backend, const std::string& precision,
+           nlohmann::json figures) {
+    rows_[{model, hash, backend, precision}] = std::move(figures);
   }
   // The figures for the run's artifact in the run's backend, or null. Hashes
   // each artifact once, and only when some report was given.
@@ -65,12 +66,14 @@ class VerifyIndex {
     if (rows_.empty()) return nullptr;
     auto h = hashes_.find(run.artifact.string());
     if (h == hashes_.end()) h = hashes_.emplace(run.artifact.string(), artifact::content_identity(run.artifact)).first;
-    const auto it = rows_.find({run.description.model, h->second, run.backend});
+    const auto it = rows_.find({run.description.model, h->second, run.backend, std::string(artifact::to_string(run.precision))});
     return it == rows_.end() ? nullptr : &it->second;
   }
 
  private:
-  std::map<std::tuple<std::string, std::string, std::string>, nlohmann::json> rows_;
+  // (model, content hash, backend, precision asked): an OpenVINO BF16 row
+  // gets the BF16 variant's accuracy, not the FP32 one's.
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, nlohmann::json> rows_;
   mutable std::map<std::string, std::string> hashes_;
 };
 
@@ -115,7 +118,8 @@ VerifyIndex read_verify(const std::vector<fs::path>& reports) {
         if (row.contains(k)) figures[k] = row[k];
       }
       if (!test_set.empty()) figures["test_set"] = test_set;
-      out.add(id->first, id->second, row.value("backend", ""), std::move(figures));
+      // "precision" is the precision asked (reports before compute precisions: the artifact's, the same thing).
+      out.add(id->first, id->second, row.value("backend", ""), row.value("precision", "fp32"), std::move(figures));
     }
     if (j.contains("reference") && j["reference"].is_object()) {
       const auto id = verified_identity(j, "checkpoint", "checkpoint_model", "checkpoint_hash", p);
@@ -125,7 +129,7 @@ VerifyIndex read_verify(const std::vector<fs::path>& reports) {
       if (j.contains("count")) figures["count"] = j["count"];
       if (j.contains("reference_correct")) figures["correct"] = j["reference_correct"];
       if (!test_set.empty()) figures["test_set"] = test_set;
-      out.add(id->first, id->second, "libtorch", std::move(figures));
+      out.add(id->first, id->second, "libtorch", "fp32", std::move(figures));
     }
   }
   return out;
@@ -140,6 +144,7 @@ nlohmann::json to_json(const PlanSpec& p) {
   for (const auto& v : p.verify_reports) verify.push_back(v.string());
   return {{"artifacts", artifacts}, {"backends", p.backends},     {"scenarios", p.scenarios},
           {"batches", p.batches},   {"threads", p.threads},       {"options", p.options},
+          {"precisions", p.precisions},
           {"tensors", p.tensors.string()}, {"timing", worker::to_json(p.timing)}, {"cold_runs", p.cold_runs},
           {"concurrency", p.concurrency},  {"order", p.order},    {"seed", p.seed},
           {"timeout_s", p.timeout_s},      {"memory_bytes", p.memory_bytes}, {"verify_reports", verify}};
@@ -164,6 +169,15 @@ std::vector<T> plan_wholes(const nlohmann::json& v, const char* key) {
                                      v.dump().substr(0, 80)));
 }
 
+// A list of precision names, each checked: Error(kInput) naming the key and value.
+std::vector<artifact::Precision> precisions_from_json(const nlohmann::json& v, const char* key) {
+  try {
+    return parse_precisions(v.get<std::vector<std::string>>(), fmt::format("plan key '{}'", key));
+  } catch (const Error& e) {
+    fail(ExitCode::kInput, e.what());
+  }
+}
+
 }  // namespace
 
 PlanSpec plan_from_json(const nlohmann::json& j) {
@@ -186,6 +200,8 @@ PlanSpec plan_from_json(const nlohmann::json& j) {
         p.threads = plan_wholes<int>(v, key);
       } else if (k == "options") {
         p.options = v.get<std::map<std::string, backends::Options>>();
+      } else if (k == "precisions") {
+        p.precisions = precisions_from_json(v, key);
       } else if (k == "tensors") {
         p.tensors = v.get<std::string>();
       } else if (k == "timing") {
@@ -216,7 +232,7 @@ PlanSpec plan_from_json(const nlohmann::json& j) {
 }
 
 nlohmann::json PlannedRun::configuration() const {
-  return {{"artifact", fs::absolute(artifact).lexically_normal().string()},
+  nlohmann::json c{{"artifact", fs::absolute(artifact).lexically_normal().string()},
           {"format", description.format},
           {"precision", description.precision},
           {"model", description.model},
@@ -226,6 +242,11 @@ nlohmann::json PlannedRun::configuration() const {
           {"threads", threads},
           {"concurrency", concurrency},
           {"options", options}};
+  // A compute precision (an option already says it; named too, so the key
+  // says what the row is). Rows in the artifact's own precision keep the key
+  // they had before compute precisions existed, so older studies resume.
+  if (precision != description.precision) c["requested_precision"] = precision;
+  return c;
 }
 
 std::vector<PlannedRun> expand_plan(const PlanSpec& spec) {
@@ -259,24 +280,29 @@ std::vector<PlannedRun> expand_plan(const PlanSpec& spec) {
         for (std::size_t i = 0; i < described.size(); ++i) {
           for (const auto* info : chosen) {
             if (!info->takes_format(described[i].format)) continue;
-            PlannedRun r;
-            r.artifact = spec.artifacts[i];
-            r.description = described[i];
-            r.backend = info->name;
-            r.scenario = scenario;
-            r.batch = batch;
-            r.threads = threads;
-            if (auto it = spec.options.find(info->name); it != spec.options.end()) r.options = it->second;
-            if (scenario == "offline") {
-              r.concurrency = spec.concurrency > 0 ? spec.concurrency : std::max(1, machine_cores() / threads);
-              if (!info->concurrent_infer) r.concurrency = 1;  // it parallelises inside (async requests)
+            backends::Options given;
+            if (auto it = spec.options.find(info->name); it != spec.options.end()) given = it->second;
+            for (auto& variant : backends::precision_variants(*info, described[i], given, spec.precisions)) {
+              PlannedRun r;
+              r.artifact = spec.artifacts[i];
+              r.description = described[i];
+              r.backend = info->name;
+              r.scenario = scenario;
+              r.batch = batch;
+              r.threads = threads;
+              r.precision = variant.precision;
+              r.options = std::move(variant.options);
+              if (scenario == "offline") {
+                r.concurrency = spec.concurrency > 0 ? spec.concurrency : std::max(1, machine_cores() / threads);
+                if (!info->concurrent_infer) r.concurrency = 1;  // it parallelises inside (async requests)
+              }
+              if (!info->available) r.skip_reason = "backend unavailable: " + info->reason;
+              if (r.skip_reason.empty()) r.skip_reason = info->refusal(described[i]);
+              if (!described[i].dynamic_batch && batch != 1) {
+                r.skip_reason = fmt::format("'{}' has a fixed batch of 1", r.artifact.filename().string());
+              }
+              runs.push_back(std::move(r));
             }
-            if (!info->available) r.skip_reason = "backend unavailable: " + info->reason;
-            if (r.skip_reason.empty()) r.skip_reason = info->refusal(described[i]);
-            if (!described[i].dynamic_batch && batch != 1) {
-              r.skip_reason = fmt::format("'{}' has a fixed batch of 1", r.artifact.filename().string());
-            }
-            runs.push_back(std::move(r));
           }
         }
       }
@@ -448,7 +474,7 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
     res.backend = run.backend;
     res.model = run.description.model;
     res.artifact = run.artifact.filename().string();
-    res.precision = artifact::to_string(run.description.precision);
+    res.precision = artifact::to_string(run.precision);
     res.batch = run.batch;
     res.threads = run.threads;
     res.summary["model_file_bytes"] = file_bytes(run.artifact);

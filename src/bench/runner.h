@@ -24,6 +24,12 @@ struct PlanSpec {
   std::vector<int> batches{1, 8, 32};  // for the batch and offline scenarios
   std::vector<int> threads{0};         // 0 = every core of this machine
   std::map<std::string, backends::Options> options;  // per backend
+  // The compute precisions asked of backends that can be told one on an FP32
+  // artifact (BackendInfo::compute: OpenVINO's inference precision hint,
+  // LibTorch's BF16 copy): each offered one is a row of its own. Artifacts
+  // stored in FP16 or INT8 run in their own precision whatever this says
+  // (backends::precision_variants).
+  std::vector<artifact::Precision> precisions{artifact::Precision::kFP32};
   std::filesystem::path tensors;
   worker::BenchSpec timing;  // warm-up and stopping rule (scenario and batch are set per run)
   int cold_runs = 5;         // fresh workers per cold-start run
@@ -47,6 +53,9 @@ struct PlannedRun {
   int batch = 1;
   int threads = 1;
   int concurrency = 1;
+  // The precision asked of the backend (the row's precision everywhere): the
+  // artifact's own, or a compute precision its options ask for.
+  artifact::Precision precision = artifact::Precision::kFP32;
   backends::Options options;
   std::string skip_reason;  // non-empty: recorded as skipped, not run
   // Everything that defines the run; its hash is the resume key.

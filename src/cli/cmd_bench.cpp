@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "bench/environment.h"
 #include "bench/runner.h"
 #include "artifact/precision.h"
 #include "bench/stats.h"
@@ -39,7 +40,7 @@ void add_bench(CLI::App& app, int& exit_code) {
     const bench::PlanSpec plan_defaults{};
     const bench::StudyOptions study_defaults{};
     std::vector<std::string> artifacts, dirs, backends = plan_defaults.backends, scenarios = plan_defaults.scenarios,
-                                              options, verify;
+                                              options, verify, precisions{"fp32"};
     std::vector<int> batches = plan_defaults.batches, threads = plan_defaults.threads;
     std::string tensors, db = "inferbench-out/results.db", study, order = plan_defaults.order,
                          work = "inferbench-out/bench";
@@ -72,6 +73,11 @@ void add_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", f->threads, "Intra-op thread counts; 0 = every core")->delimiter(',')
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--option", f->options, "Backend option backend:key=value (repeatable)");
+  cmd->add_option("--precision", f->precisions,
+                  "Compute precisions asked of backends that can be told one on an FP32 artifact (openvino's "
+                  "inference precision hint, libtorch's bf16 copy), each a row of its own: fp32, fp16, bf16, or auto "
+                  "(fp32 and what this CPU has arithmetic for); FP16 and INT8 files run in their own precision")
+      ->delimiter(',');
   cmd->add_option("--warmup", f->warmup, "Warm-up iterations (at least)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--warmup-seconds", f->warmup_seconds, "Warm-up seconds (at least)")
       ->check(CLI::NonNegativeNumber)
@@ -147,6 +153,7 @@ void add_bench(CLI::App& app, int& exit_code) {
     if (given("--option")) {
       for (auto& [k, v] : backends::parse_backend_options(f->options)) spec.options[k] = v;
     }
+    if (given("--precision")) spec.precisions = bench::parse_precisions(f->precisions, "--precision");
     if (given("--tensors")) spec.tensors = f->tensors;
     if (given("--warmup")) spec.timing.warmup_count = f->warmup;
     if (given("--warmup-seconds")) spec.timing.warmup_seconds = f->warmup_seconds;
@@ -224,12 +231,12 @@ void add_results(CLI::App& app) {
     results::Store store = read_db(*db);
     const auto s = need_study(store, *study, *db);
     const std::vector<results::RunRecord> runs = store.runs(s.id);  // read before the header is printed
-    fmt::print("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>9}  {}\n", "scenario", "artifact", "backend", "batch",
-               "thr", "median ms", "p99 ms", "img/s", "status");
+    fmt::print("{:<14} {:<26} {:<12} {:<5} {:>5} {:>3} {:>10} {:>10} {:>9}  {}\n", "scenario", "artifact", "backend",
+               "prec", "batch", "thr", "median ms", "p99 ms", "img/s", "status");
     for (const auto& r : runs) {
       const auto& x = r.result;
-      fmt::print("{:<14} {:<26} {:<12} {:>5} {:>3} {:>10} {:>10} {:>9}  {}{}\n", x.scenario, x.artifact, x.backend,
-                 x.batch, x.threads, x.median ? fmt::format("{:.3f}", *x.median) : "-",
+      fmt::print("{:<14} {:<26} {:<12} {:<5} {:>5} {:>3} {:>10} {:>10} {:>9}  {}{}\n", x.scenario, x.artifact,
+                 x.backend, x.precision, x.batch, x.threads, x.median ? fmt::format("{:.3f}", *x.median) : "-",
                  x.p99 ? fmt::format("{:.3f}", *x.p99) : "-",
                  x.throughput ? fmt::format("{:.1f}", *x.throughput) : "-", results::to_string(r.status),
                  r.reason.empty() ? "" : ": " + r.reason);

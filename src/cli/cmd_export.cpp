@@ -13,6 +13,7 @@
 #include "data/tensor_file.h"
 #include "export/exporter.h"
 #include "export/inference_model.h"
+#include "bench/environment.h"
 #include "verify/compare.h"
 #include "verify/verify.h"
 #include "worker/child.h"
@@ -250,6 +251,7 @@ void add_verify(CLI::App& app, int& exit_code) {
     std::string dir;
     std::vector<std::string> backends{"all"};
     std::vector<std::string> options;
+    std::vector<std::string> precisions{"fp32"};
     int threads = 1;
     int batch = 32;
     double timeout = 900;
@@ -271,6 +273,10 @@ void add_verify(CLI::App& app, int& exit_code) {
   cmd->add_option("--dir", f->dir, "Folder of exports (every .pt, .onnx and .xml in it)");
   cmd->add_option("--backends", f->backends, "Backends, comma-separated, or all")->delimiter(',');
   cmd->add_option("--option", f->options, "Backend option backend:key=value (repeatable)");
+  cmd->add_option("--precision", f->precisions,
+                  "Compute precisions asked of backends that can be told one (as bench --precision), each verified "
+                  "by its own rule: fp32, fp16, bf16, or auto")
+      ->delimiter(',');
   cmd->add_option("--threads", f->threads, "Intra-op threads per worker")->check(CLI::Range(1, 1024));
   cmd->add_option("--batch", f->batch, "Batch size")->check(CLI::Range(1, 65536));
   cmd->add_option("--timeout", f->timeout, "Seconds before a worker is killed")
@@ -294,6 +300,7 @@ void add_verify(CLI::App& app, int& exit_code) {
     spec.dir = f->dir;
     spec.backends = f->backends;
     spec.options = backends::parse_backend_options(f->options);
+    spec.precisions = bench::parse_precisions(f->precisions, "--precision");
     spec.threads = f->threads;
     spec.batch = f->batch;
     spec.timeout_s = f->timeout;

@@ -34,6 +34,7 @@ const std::vector<KeySpec>& config_keys() {
       {"bench.batches", T::kList, T::kInteger, "batch sizes of the batch scenario"},
       {"bench.threads", T::kList, T::kInteger, "intra-op thread counts (0: the backend's default)"},
       {"bench.options", T::kObject, {}, "per-backend options: {backend: {key: value}}"},
+      {"bench.precisions", T::kList, T::kString, "compute precisions asked of backends that take one (auto: this CPU's)"},
       {"bench.timing", T::kObject, {}, "how long each run is timed"},
       {"bench.timing.warmup_count", T::kInteger, {}, "untimed requests first"},
       {"bench.timing.warmup_seconds", T::kNumber, {}, "untimed seconds first"},

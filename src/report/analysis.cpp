@@ -198,6 +198,11 @@ StudyView build_view(results::Store& store, std::int64_t study_id, const std::st
   for (auto& r : runs) {
     Row row;
     row.label = r.result.backend + " " + r.result.artifact;
+    // A compute precision asked of the backend (OpenVINO's BF16 hint on an
+    // FP32 file) is another row of the same file and backend: named.
+    if (r.configuration.is_object() && r.configuration.contains("requested_precision")) {
+      row.label += " " + r.result.precision;
+    }
     if (threads.size() > 1) row.label += fmt::format(" t={}", r.result.threads);
     row.is_baseline = r.result.backend == baseline;
     row.model = r.result.model.empty() ? "(unknown model)" : r.result.model;

@@ -82,11 +82,12 @@ VerifyReport run(const VerifySpec& spec) {
   const fs::path exe = worker::self_exe();
   const worker::Limits limits{spec.timeout_s, spec.memory_bytes};
 
-  auto job_for = [&](const std::string& backend, const fs::path& artifact, const std::string& tag) {
+  auto job_for = [&](const std::string& backend, const fs::path& artifact, const std::string& tag,
+                     const backends::Options& options) {
     worker::Job job;
     job.backend = backend;
     job.artifact = fs::absolute(artifact);
-    if (auto it = spec.options.find(backend); it != spec.options.end()) job.options = it->second;
+    job.options = options;
     job.tensors = fs::absolute(spec.tensors);
     job.dir = fs::absolute(spec.out / "workers" / tag);
     job.threads = spec.threads;
@@ -96,7 +97,7 @@ VerifyReport run(const VerifySpec& spec) {
 
   // 1. The reference.
   fmt::print(stderr, "verify: reference: libtorch on {}\n", spec.checkpoint.string());
-  const worker::Outcome ref = worker::run_worker(exe, job_for("libtorch", spec.checkpoint, "reference"), limits);
+  const worker::Outcome ref = worker::run_worker(exe, job_for("libtorch", spec.checkpoint, "reference", {}), limits);
   if (ref.status != worker::Status::kOk) {
     fail(ExitCode::kInput, fmt::format("the LibTorch reference on '{}' failed: {}\n{}", spec.checkpoint.string(),
                                        ref.reason, ref.stderr_tail));
@@ -106,22 +107,41 @@ VerifyReport run(const VerifySpec& spec) {
   // The reference's own per-image results (against itself: only its correctness matters here).
   const Comparison ref_self = compare_logits(ref_logits, ref_logits, labels, classes);
 
-  // 2. Every artifact in every backend that loads its format.
-  std::vector<std::pair<artifact::Artifact, const backends::BackendInfo*>> plan;
+  // 2. Every artifact in every backend that loads its format, in each
+  // precision asked of it (the checkpoint itself too, for LibTorch's compute
+  // precisions other than the reference's FP32).
+  struct Item {
+    artifact::Artifact a;
+    const backends::BackendInfo* info;
+    backends::PrecisionVariant variant;
+  };
+  std::vector<Item> plan;
+  auto add_variants = [&](const artifact::Artifact& a, const backends::BackendInfo* b, bool reference) {
+    backends::Options given;
+    if (auto it = spec.options.find(b->name); it != spec.options.end()) given = it->second;
+    for (auto& v : backends::precision_variants(*b, a, given, spec.precisions)) {
+      if (reference && v.precision == a.precision) continue;  // that is the reference
+      plan.push_back({a, b, std::move(v)});
+    }
+  };
+  const bool all = std::find(spec.backends.begin(), spec.backends.end(), "all") != spec.backends.end();
+  if (all || std::find(spec.backends.begin(), spec.backends.end(), "libtorch") != spec.backends.end()) {
+    add_variants(artifact::describe(spec.checkpoint), &backends::find_backend("libtorch"), true);
+  }
   for (const auto& p : artifacts) {
     const artifact::Artifact a = artifact::describe(p);
     for (const auto* b : chosen)
-      if (b->loads(a)) plan.emplace_back(a, b);
+      if (b->loads(a)) add_variants(a, b, false);
   }
   VerifyReport out;
   nlohmann::json rows = nlohmann::json::array();
   Progress progress("verify", plan.size(), "runs");
-  for (const auto& [a, info] : plan) {
+  for (const auto& [a, info, variant] : plan) {
     // Joined to bench runs by model and content (artifact/identity.h), never by the file name.
     nlohmann::json row{{"artifact", a.path.string()}, {"model", a.model},
                        {"artifact_hash", artifact::content_identity(a.path)},
-                       {"format", a.format}, {"precision", a.precision},
-                       {"backend", info->name}};
+                       {"format", a.format}, {"precision", variant.precision},
+                       {"artifact_precision", a.precision}, {"backend", info->name}};
     if (!info->available) {
       row["status"] = "unavailable";
       row["reason"] = info->reason;
@@ -129,8 +149,9 @@ VerifyReport run(const VerifySpec& spec) {
       progress.advance();
       continue;
     }
-    const std::string tag = a.path.filename().string() + "__" + info->name;
-    const worker::Outcome o = worker::run_worker(exe, job_for(info->name, a.path, tag), limits);
+    std::string tag = a.path.filename().string() + "__" + info->name;
+    if (variant.precision != a.precision) tag += "__" + std::string(artifact::to_string(variant.precision));
+    const worker::Outcome o = worker::run_worker(exe, job_for(info->name, a.path, tag, variant.options), limits);
     row["worker"] = {{"status", worker::to_string(o.status)}, {"seconds", o.seconds}, {"max_rss_kb", o.max_rss_kb}};
     if (o.status != worker::Status::kOk) {
       ++out.failed_run;
@@ -141,7 +162,7 @@ VerifyReport run(const VerifySpec& spec) {
       std::int64_t k = 0;
       const auto logits = read_logits(spec.out / "workers" / tag / "logits.npy", k);
       const Comparison c = compare_logits(ref_logits, logits, labels, classes);
-      const Tolerance& tol = tolerance_for(a.precision);
+      const Tolerance& tol = tolerance_for(variant.precision);
       const Verdict v = judge(c, tol);
       row["status"] = v.pass ? "pass" : "FAIL";
       if (!v.pass) row["reason"] = v.why, ++out.failed_verify;

@@ -22,6 +22,9 @@ struct VerifySpec {
   std::filesystem::path dir;                      // folder of exports
   std::vector<std::string> backends{"all"};       // names, or "all" (every one but the reference)
   std::map<std::string, backends::Options> options;  // per backend
+  // Compute precisions asked of backends that can be told one (as bench's
+  // plan: backends::precision_variants); each is a row with its own rule.
+  std::vector<artifact::Precision> precisions{artifact::Precision::kFP32};
   int threads = 1;
   int batch = 32;
   double timeout_s = 900;
@@ -34,7 +37,8 @@ struct VerifySpec {
 
 struct VerifyReport {
   // What verify.json holds: checkpoint, tensors, count, the reference
-  // worker's result and one row per (artifact, backend) with its status
+  // worker's result and one row per (artifact, backend, precision asked:
+  // "precision"; the file's own is "artifact_precision") with its status
   // (pass, FAIL, unavailable, or the worker's failure) and the numbers.
   nlohmann::json report;
   int failed_verify = 0;  // rows that ran and broke their parity rule

@@ -151,5 +151,70 @@ TEST(Registries, ABackendIsHandedOnlyTheFormatsAndPrecisionsItLists) {
   expect_error([&] { (void)backends::create_backend(off); }, ExitCode::kUnavailable, "is unavailable: no SDK");
 }
 
+// A compute precision is one of the backend's own option values, on formats it loads.
+TEST(Registries, ComputePrecisionsAreOptionValuesOnTheBackendsOwnFormats) {
+  int offering = 0;
+  for (const backends::BackendInfo& b : backends::registry()) {
+    if (b.precision_option.empty()) {
+      EXPECT_TRUE(b.compute.empty()) << b.name;
+      continue;
+    }
+    ++offering;
+    const bool listed = std::any_of(b.options.begin(), b.options.end(),
+                                    [&](const backends::OptionSpec& o) { return o.key == b.precision_option; });
+    EXPECT_TRUE(listed) << b.name << ": '" << b.precision_option << "' is not one of its options";
+    ASSERT_FALSE(b.compute.empty()) << b.name;
+    EXPECT_EQ(b.compute.front().precision, Precision::kFP32) << b.name;
+    for (const auto& f : b.compute_formats) EXPECT_TRUE(b.takes_format(f)) << b.name << ": " << f;
+  }
+  EXPECT_GE(offering, 2);  // openvino (inference precision hint) and libtorch (bf16 copy)
+}
+
+TEST(PrecisionVariants, OneRowPerAskedPrecisionTheBackendOffersOnItsOwnFormat) {
+  backends::BackendInfo b;
+  b.name = "x";
+  b.formats = {"openvino", "onnx"};
+  b.precision_option = "precision";
+  b.compute = {{Precision::kFP32, "f32"}, {Precision::kBF16, "bf16"}, {Precision::kFP16, "f16"}};
+  b.compute_formats = {"openvino"};
+  Artifact ir;
+  ir.format = "openvino";
+  const backends::Options given{{"hint", "latency"}};
+  auto names = [](const std::vector<backends::PrecisionVariant>& v) {
+    std::vector<std::string> out;
+    for (const auto& x : v) {
+      out.push_back(std::string(to_string(x.precision)) + ":" + backends::option_or(x.options, "precision", "-") + ":" +
+                    backends::option_or(x.options, "hint", "-"));
+    }
+    return out;
+  };
+  // Table order whatever the order asked; the FP32 row keeps the options as given
+  // (its run key is the one it had before precisions were an axis).
+  EXPECT_EQ(names(backends::precision_variants(b, ir, given, {Precision::kBF16, Precision::kFP32, Precision::kFP16})),
+            (std::vector<std::string>{"fp32:-:latency", "fp16:f16:latency", "bf16:bf16:latency"}));
+  EXPECT_EQ(names(backends::precision_variants(b, ir, given, {})), (std::vector<std::string>{"fp32:-:latency"}));
+  // Not asked for FP32: only the reduced rows. INT8 is no compute precision of it: no row.
+  EXPECT_EQ(names(backends::precision_variants(b, ir, {}, {Precision::kBF16, Precision::kINT8})),
+            (std::vector<std::string>{"bf16:bf16:-"}));
+  // The option given by the user decides, and names the row.
+  EXPECT_EQ(names(backends::precision_variants(b, ir, {{"precision", "bf16"}}, {Precision::kFP32, Precision::kFP16})),
+            (std::vector<std::string>{"bf16:bf16:-"}));
+  EXPECT_EQ(names(backends::precision_variants(b, ir, {{"precision", "f64"}}, {Precision::kBF16})),
+            (std::vector<std::string>{"fp32:f64:-"}));  // the backend refuses the value when it loads
+  // Another format of the backend, or a file stored in another precision: once, as it is.
+  Artifact onnx;
+  onnx.format = "onnx";
+  EXPECT_EQ(names(backends::precision_variants(b, onnx, {}, {Precision::kFP32, Precision::kBF16})),
+            (std::vector<std::string>{"fp32:-:-"}));
+  Artifact int8 = ir;
+  int8.precision = Precision::kINT8;
+  EXPECT_EQ(names(backends::precision_variants(b, int8, {}, {Precision::kBF16})), (std::vector<std::string>{"int8:-:-"}));
+  // A backend without a precision option: every file once, in its own precision.
+  backends::BackendInfo plain;
+  plain.formats = {"onnx"};
+  EXPECT_EQ(names(backends::precision_variants(plain, onnx, {}, {Precision::kFP32, Precision::kBF16})),
+            (std::vector<std::string>{"fp32:-:-"}));
+}
+
 }  // namespace
 }  // namespace inferbench::artifact

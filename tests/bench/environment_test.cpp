@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+
 namespace inferbench::bench {
 namespace {
 
@@ -236,6 +238,37 @@ TEST(CaptureEnvironmentTest, SeesAnotherProcessSpinning) {
   // A whole core on an idle machine; at least ~0.6 even with two other
   // processes (ctest -j2) sharing two cores with it.
   EXPECT_GT(env["other_busy_cores"].get<double>(), 0.4) << env["other_busy_cores"];
+}
+
+TEST(MachinePrecisions, FromTheCpuFlags) {
+  using artifact::Precision;
+  EXPECT_EQ(machine_precisions({"sse2", "avx2", "fma"}), (std::vector<Precision>{Precision::kFP32}));
+  // An AMD EPYC of the Zen 4 kind: BF16 dot products, no FP16 arithmetic.
+  EXPECT_EQ(machine_precisions({"avx512f", "avx512_bf16"}), (std::vector<Precision>{Precision::kFP32, Precision::kBF16}));
+  // The Intel Xeon of this project's figures: both.
+  EXPECT_EQ(machine_precisions({"avx512_vnni", "avx512_bf16", "avx512_fp16"}),
+            (std::vector<Precision>{Precision::kFP32, Precision::kFP16, Precision::kBF16}));
+  EXPECT_EQ(machine_precisions({"amx_bf16", "amx_fp16", "amx_tile"}),
+            (std::vector<Precision>{Precision::kFP32, Precision::kFP16, Precision::kBF16}));
+  // A flag that only contains the name is not it.
+  EXPECT_EQ(machine_precisions({"avx512_bf16x"}), (std::vector<Precision>{Precision::kFP32}));
+}
+
+TEST(MachinePrecisions, ParsedNamesAreTableOrderedWithoutRepeatsAndAutoIsThisMachine) {
+  using artifact::Precision;
+  EXPECT_EQ(parse_precisions({"bf16", "fp32", "bf16"}, "--precision"),
+            (std::vector<Precision>{Precision::kFP32, Precision::kBF16}));
+  const auto mine = machine_precisions();
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(mine.front(), Precision::kFP32);
+  EXPECT_EQ(parse_precisions({"auto"}, "--precision"), mine);
+  try {
+    (void)parse_precisions({"fp32", "fp8"}, "--precision");
+    ADD_FAILURE() << "fp8 accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kUsage);
+    EXPECT_EQ(std::string(e.what()), "--precision: unknown precision 'fp8' (expected fp32, fp16, bf16, int8 or auto)");
+  }
 }
 
 }  // namespace

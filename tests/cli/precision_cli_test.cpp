@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -169,6 +170,77 @@ TEST_F(PrecisionCli, OpenVinoReportsThePrecisionItExecuted) {
   const auto& row = b["results"][0];
   EXPECT_EQ(row["executed"]["precision"], bf16 ? "bf16" : "fp32") << row.dump();
   EXPECT_EQ(row["settings"]["requested"]["precision"], "bf16");
+  EXPECT_EQ(row["precision"], "bf16");  // the option asked for it: the row is named so
+  EXPECT_EQ(row["artifact_precision"], "fp32");
+}
+
+// The compute-precision axis: verify and bench ask the OpenVINO IR and the
+// LibTorch checkpoint for each precision, each a row named by the precision
+// asked and verified by that precision's rule, with the runtime's own answer
+// beside it; bench's rows carry their own variant's accuracy, and compare
+// matches FP32 against BF16 run by run.
+TEST_F(PrecisionCli, ComputePrecisionsAreRowsOfTheirOwnInVerifyAndBench) {
+  const fs::path out = dir_->path() / "ir-compute";
+  ASSERT_EQ(run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format", "openvino"})
+                .exit_code,
+            0);
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  const std::string flags((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
+  const bool bf16 = contains(flags, " avx512_bf16") || contains(flags, " amx_bf16");
+  const bool fp16 = contains(flags, " avx512_fp16") || contains(flags, " amx_fp16");
+  const fs::path vdir = dir_->path() / "v-compute";
+  const auto v = verify(out / "mobilenet_v2.xml", vdir,
+                        {"--backends", "openvino,libtorch", "--precision", "fp32,bf16,fp16"}, 0);
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& r : v["results"]) {
+    const std::string k = r["backend"].get<std::string>() + ":" + r["precision"].get<std::string>();
+    EXPECT_TRUE(rows.emplace(k, r).second) << "two rows for " << k;
+  }
+  ASSERT_EQ(rows.size(), 4U) << v.dump();  // libtorch offers bf16 only, on its checkpoint; openvino all three
+  const auto& lt = rows.at("libtorch:bf16");
+  EXPECT_EQ(fs::path(lt["artifact"].get<std::string>()), checkpoint_);
+  EXPECT_EQ(lt["executed"]["precision"], "bf16") << lt.dump();
+  EXPECT_EQ(lt["executed"]["forward_output_dtype"], "BFloat16");
+  EXPECT_DOUBLE_EQ(lt["tolerance"]["min_agreement"].get<double>(), 0.98);
+  for (const char* p : {"fp32", "bf16", "fp16"}) {
+    const auto& r = rows.at(std::string("openvino:") + p);
+    EXPECT_EQ(r["status"], "pass") << r.dump();
+    EXPECT_EQ(r["artifact_precision"], "fp32");
+    EXPECT_EQ(r["settings"]["requested"]["precision"], std::string(p) == "fp32" ? "f32" : std::string(p) == "bf16" ? "bf16" : "f16");
+  }
+  // What ran, from the runtime model: the reduced precision where the CPU computes it, else what the plugin chose.
+  EXPECT_EQ(rows.at("openvino:fp32")["executed"]["precision"], "fp32");
+  EXPECT_EQ(rows.at("openvino:bf16")["executed"]["precision"], bf16 ? "bf16" : "fp32");
+  EXPECT_EQ(rows.at("openvino:fp16")["executed"]["precision"], fp16 ? "fp16" : "fp32");
+
+  // bench: four rows (two backends x fp32, bf16), each with its own variant's verify figures.
+  const fs::path db = dir_->path() / "compute.db";
+  const auto b = run_cli({"--quiet", "bench", checkpoint_.string(), (out / "mobilenet_v2.xml").string(), "--backends",
+                          "openvino,libtorch", "--precision", "fp32,bf16", "--tensors", tensors_.string(),
+                          "--scenarios", "single-stream", "--warmup", "1", "--warmup-seconds", "0", "--min-count",
+                          "30", "--min-seconds", "0", "--peak-seconds", "0", "--threads", "1", "--db", db.string(),
+                          "--study", "s", "--work-dir", (dir_->path() / "work").string(), "--verify",
+                          (vdir / "verify.json").string(), "--no-machine-lock"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto j = nlohmann::json::parse(
+      run_cli({"results", "--db", db.string(), "export", "s", "--format", "json"}).out);
+  std::set<std::string> seen;
+  for (const auto& run : j["runs"]) {
+    const auto& res = run["result"];
+    const std::string k = res["backend"].get<std::string>() + ":" + res["precision"].get<std::string>();
+    seen.insert(k);
+    EXPECT_EQ(run["status"], "ok") << run.dump();
+    ASSERT_TRUE(res["summary"].contains("verify")) << k;
+    if (k != "libtorch:fp32") {  // the reference row has no agreement of its own to compare
+      EXPECT_EQ(res["summary"]["verify"]["top1"], rows.at(k)["top1"]) << k;
+      EXPECT_EQ(res["summary"]["verify"]["agreement"], rows.at(k)["agreement"]) << k;
+    }
+    EXPECT_EQ(run["configuration"].contains("requested_precision"), res["precision"] == "bf16") << run.dump();
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"libtorch:fp32", "libtorch:bf16", "openvino:fp32", "openvino:bf16"}));
+  const auto c = run_cli({"compare", "s:openvino:fp32", "s:openvino:bf16", "--db", db.string(), "--json"});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(nlohmann::json::parse(c.out)["matches"].size(), 1U) << c.out;
 }
 
 TEST_F(PrecisionCli, AnInt8ModelThatFallsBackToFloatIsARecordedFailure) {

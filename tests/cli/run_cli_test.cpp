@@ -24,10 +24,13 @@ using testutil::run_cli;
 
 // Three architectures at 32x32, one epoch each, 30 images per class, and a
 // benchmark of one scenario with a short timing rule: minutes, not the
-// 20 of the main job.
+// 20 of the main job. Compute precisions FP32 and BF16 only: ResNet50 after
+// one epoch has logits over a range of 4e5, beyond FP16's largest number
+// (65504), so OpenVINO's FP16 hint on it gives inf and verify rightly fails it.
 json tiny_config() {
   json train = {{"epochs", 1}, {"threads", 1}, {"augment", "light"}};
   return {{"synth", {{"per-class", 30}, {"size", 48}}},
+          {"verify", {{"precision", "fp32,bf16"}}},
           {"models",
            {{{"model", "mobilenet_v2"}, {"size", 32}, {"train", train}},
             {{"model", "efficientnet_b0"}, {"size", 32}, {"train", train}},
@@ -35,6 +38,7 @@ json tiny_config() {
           {"bench",
            {{"scenarios", {"single-stream"}},
             {"threads", {1}},
+            {"precisions", {"fp32", "bf16"}},
             {"timing",
              {{"warmup_count", 2}, {"warmup_seconds", 0}, {"min_count", 30}, {"min_seconds", 0}, {"max_seconds", 1}}}}}};
 }
@@ -127,8 +131,13 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   ASSERT_EQ(studies.size(), 1u);
   std::set<std::string> models_benchmarked, backends_ok;
   std::map<std::string, std::set<std::string>> int8_executed;  // backend -> what its INT8 runs executed
+  std::set<std::string> bf16_ok;  // model, backend and file of each BF16 row that ran
   std::string not_ok;  // for the failure message: what went wrong where
   for (const auto& r : store.runs(studies[0].id)) {
+    if (r.status == results::RunStatus::kOk && r.result.precision == "bf16") {
+      bf16_ok.insert(r.result.model + " " + r.result.backend + " " + r.result.artifact);
+      EXPECT_TRUE(r.result.summary.contains("verify")) << "no verify figures of its own: " << r.result.artifact;
+    }
     if (r.status == results::RunStatus::kOk && r.result.precision == "int8") {
       const json& e = r.result.summary.contains("executed") ? r.result.summary["executed"] : json();
       int8_executed[r.result.backend].insert(e.is_object() ? e.value("precision", "?") : "none");
@@ -154,6 +163,12 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
     EXPECT_FALSE(int8_executed[backend].empty()) << backend << " ran no INT8 export:\n" << not_ok;
     for (const auto& p : int8_executed[backend]) EXPECT_TRUE(p == "int8" || p == "mixed") << backend << ": " << p;
   }
+  // The compute precisions: each model's checkpoint in LibTorch and its IR in OpenVINO, asked for BF16.
+  for (const auto& m : kModels) {
+    EXPECT_TRUE(bf16_ok.count(m + " libtorch model.ckpt")) << m << ":\n" << not_ok;
+    EXPECT_TRUE(bf16_ok.count(m + " openvino " + m + ".xml")) << m << ":\n" << not_ok;
+  }
+  EXPECT_EQ(bf16_ok.size(), 2 * kModels.size());  // the other formats run in their own precision only
   EXPECT_EQ(read_file_text(out / "bench" / "study.txt"), studies[0].name + "\n");
   for (const char* f : {"report.html", "summary.md", "results.csv"}) {
     EXPECT_TRUE(fs::exists(out / "report" / f)) << f;

@@ -18,6 +18,11 @@ BackendInfo openvino_backend_info() {
                {"streams", "", "N >= 1 or AUTO: ov::num_streams (default: chosen by the hint)"},
                {"precision", "f32", "f32|bf16|f16: ov::hint::inference_precision"},
                {"async_requests", "1", "N >= 1: infer requests a batch is split over (start_async/wait when > 1)"}};
+  b.precision_option = "precision";
+  b.compute = {{artifact::Precision::kFP32, "f32"},
+               {artifact::Precision::kBF16, "bf16"},
+               {artifact::Precision::kFP16, "f16"}};
+  b.compute_formats = {"openvino"};
 #ifdef INFERBENCH_BACKEND_BUILT
   return with_runtime(std::move(b), openvino_runtime());
 #else

@@ -26,7 +26,8 @@ constexpr const char* kName = "libtorch";
 
 class LibTorchBackend final : public torch_common::TorchBackendBase {
  public:
-  void load(const artifact::Artifact& artifact, const Options& /*options*/, int threads) override {
+  void load(const artifact::Artifact& artifact, const Options& options, int threads) override {
+    const std::string precision = choice_option(options, kName, "precision", "fp32", {"fp32", "bf16"});
     torch_common::set_threads(kName, threads);
     require_nchw(artifact);
     const std::string file = artifact.path.string();
@@ -41,6 +42,7 @@ class LibTorchBackend final : public torch_common::TorchBackendBase {
       fail(ExitCode::kInput, fmt::format("'{}': cannot load the checkpoint: {}", file, torch_common::message(e)));
     }
     model_->eval();
+    set_compute_precision(*model_, precision);
     if (artifact.channels != ck.graph.input_channels) {
       fail(ExitCode::kInput, fmt::format("'{}': the description says {} input channels, the model takes {}", file,
                                          artifact.channels, ck.graph.input_channels));
@@ -55,8 +57,11 @@ class LibTorchBackend final : public torch_common::TorchBackendBase {
     nlohmann::json s = common_settings();
     s["mode"] = "eager";
     s["model"] = model_name_;
+    s["precision"] = compute_name();
     return s;
   }
+
+  [[nodiscard]] nlohmann::json execution() override { return tensor_execution(*model_); }
 
  protected:
   at::Tensor run(const at::Tensor& input) override { return model_->forward(input); }

@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -56,7 +58,13 @@ class TorchBackendBase : public Backend {
     at::Tensor y;
     try {
       c10::InferenceMode guard;
-      y = run(x).contiguous();
+      if (compute_ == torch::kFloat32) {
+        y = run(x).contiguous();
+      } else {  // the casts are part of running a reduced-precision model, so inside the timed call
+        y = run(x.to(compute_));
+        computed_ = y.scalar_type();
+        y = y.to(torch::kFloat32).contiguous();
+      }
     } catch (const std::exception& e) {
       fail(ExitCode::kInput, fmt::format("'{}': inference failed: {}", path_.string(), message(e)));
     }
@@ -84,6 +92,50 @@ class TorchBackendBase : public Backend {
     height_ = height;
     width_ = width;
   }
+
+  // The precision option (BackendInfo::compute): "fp32" keeps the module as
+  // loaded; "bf16" turns its floating-point parameters and buffers into
+  // bfloat16 (integer buffers stay), and infer() then casts the input to
+  // bfloat16 and the logits back. `what` names the backend in the error.
+  void set_compute_precision(torch::nn::Module& module, const std::string& value) {
+    if (value == "fp32") {
+      compute_ = torch::kFloat32;
+      return;
+    }
+    if (value != "bf16") {
+      fail(ExitCode::kUsage, fmt::format("option 'precision' is '{}'; expected fp32 or bf16", value));
+    }
+    compute_ = torch::kBFloat16;
+    c10::InferenceMode guard(false);
+    torch::NoGradGuard no_grad;
+    for (auto& t : module.parameters()) {
+      if (t.is_floating_point()) t.set_data(t.to(compute_));
+    }
+    for (auto& t : module.buffers()) {
+      if (t.is_floating_point()) t.set_data(t.to(compute_));
+    }
+  }
+
+  // What executed, from LibTorch itself: the dtypes of the module's
+  // parameters and buffers (elements per dtype) and the dtype the forward pass
+  // returned before the cast to float32. Eager LibTorch computes each op in
+  // the dtype of its operands and has no silent fallback, so these are the
+  // precision that ran.
+  [[nodiscard]] nlohmann::json tensor_execution(torch::nn::Module& module) const {
+    std::map<std::string, std::int64_t> elements;
+    for (const auto& t : module.parameters()) elements[c10::toString(t.scalar_type())] += t.numel();
+    for (const auto& t : module.buffers()) elements[c10::toString(t.scalar_type())] += t.numel();
+    const bool bf16 = compute_ == torch::kBFloat16;
+    const std::string output = c10::toString(computed_.value_or(torch::kFloat32));
+    const bool ran_bf16 = bf16 && computed_ == torch::kBFloat16;
+    return {{"precision", ran_bf16 ? "bf16" : bf16 ? "unknown" : "fp32"},
+            {"how", "LibTorch eager: dtypes of the module's tensors and of the forward pass's output"},
+            {"tensor_elements_by_dtype", elements},
+            {"forward_output_dtype", output},
+            {"mkldnn", at::hasMKLDNN() && at::globalContext().userEnabledMkldnn()}};
+  }
+
+  [[nodiscard]] std::string compute_name() const { return compute_ == torch::kBFloat16 ? "bf16" : "fp32"; }
 
   // The torch backends take NCHW float32 only.
   static void require_nchw(const artifact::Artifact& artifact) {
@@ -118,6 +170,8 @@ class TorchBackendBase : public Backend {
   }
 
   std::filesystem::path path_;
+  torch::ScalarType compute_ = torch::kFloat32;
+  std::optional<torch::ScalarType> computed_;  // what the forward pass returned (reduced precision only)
   std::int64_t channels_ = 3;
   std::int64_t height_ = 0;
   std::int64_t width_ = 0;

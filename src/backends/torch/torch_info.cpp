@@ -15,7 +15,13 @@ BackendInfo libtorch_backend_info() {
   b.description = "LibTorch eager: the trained module itself, from the checkpoint";
   b.formats = {"checkpoint"};
   b.precisions = {artifact::Precision::kFP32};
-  b.options = {};  // nothing to tune: eager mode runs the module as trained
+  // Nothing else to tune: eager mode runs the module as trained.
+  b.options = {{"precision", "fp32",
+                "fp32|bf16: the module as trained, or a bfloat16 copy of it (input cast to bfloat16, logits "
+                "back to float32, inside the timed call)"}};
+  b.precision_option = "precision";
+  b.compute = {{artifact::Precision::kFP32, "fp32"}, {artifact::Precision::kBF16, "bf16"}};
+  b.compute_formats = {"checkpoint"};
   b.concurrent_infer = true;  // infer() only reads the loaded model
 #ifdef INFERBENCH_BACKEND_BUILT
   return with_runtime(std::move(b), libtorch_runtime());
