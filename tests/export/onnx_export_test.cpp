@@ -5,6 +5,10 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <opencv2/core/cvdef.h>
+
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -190,9 +194,61 @@ TEST_F(OnnxExportOptionsTest, RejectsOpsetsItCannotWriteAndOtherPrecisions) {
   options.opset = 99;
   expect_error([&] { export_onnx(model_, options); }, ExitCode::kUsage, "opset 99");
   options.opset = 17;
-  options.precision = artifact::Precision::kFP16;
-  expect_error([&] { export_onnx(model_, options); }, ExitCode::kUsage, "fp16");
+  options.precision = artifact::Precision::kBF16;
+  expect_error([&] { export_onnx(model_, options); }, ExitCode::kUsage, "precision 'bf16' is not supported (fp32 or fp16)");
   EXPECT_FALSE(fs::exists(options.out));
+}
+
+// FP16: every weight stored as float16 (each the FP32 weight rounded to the
+// nearest half), the float32 input cast to float16 first and the logits cast
+// back last, so the file's interface is the FP32 file's.
+TEST_F(OnnxExportOptionsTest, Fp16StoresRoundedHalfWeightsBetweenFloatCasts) {
+  ExportOptions options;
+  options.out = dir_ / "m.onnx";
+  export_onnx(model_, options);
+  options.out = dir_ / "m-fp16.onnx";
+  options.precision = artifact::Precision::kFP16;
+  const artifact::Artifact a = export_onnx(model_, options);
+  EXPECT_EQ(a.precision, artifact::Precision::kFP16);
+  EXPECT_EQ(a.source["exporter"]["weights"], "fp16");
+  const onnx::ModelProto full = read_model(dir_ / "m.onnx"), half = read_model(options.out);
+  EXPECT_NO_THROW(onnx::checker::check_model(half));
+  EXPECT_EQ(half.graph().input(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(half.graph().output(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+  const auto& nodes = half.graph().node();
+  ASSERT_GE(nodes.size(), 2);
+  EXPECT_EQ(nodes[0].op_type(), "Cast");
+  EXPECT_EQ(nodes[0].input(0), "input");
+  EXPECT_EQ(nodes[0].attribute(0).i(), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(nodes[nodes.size() - 1].op_type(), "Cast");
+  EXPECT_EQ(nodes[nodes.size() - 1].output(0), "logits");
+  EXPECT_EQ(nodes[nodes.size() - 1].attribute(0).i(), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(nodes.size(), full.graph().node().size() + 2);  // the same graph between the two casts
+  std::map<std::string, const onnx::TensorProto*> fp32;
+  for (const auto& t : full.graph().initializer()) fp32[t.name()] = &t;
+  int checked = 0;
+  for (const auto& t : half.graph().initializer()) {
+    ASSERT_TRUE(fp32.count(t.name())) << t.name();
+    const onnx::TensorProto& f = *fp32[t.name()];
+    if (f.data_type() != onnx::TensorProto::FLOAT) {
+      EXPECT_EQ(t.data_type(), f.data_type()) << t.name();  // shapes of Reshape stay int64
+      continue;
+    }
+    ASSERT_EQ(t.data_type(), onnx::TensorProto::FLOAT16) << t.name();
+    const std::size_t n = f.raw_data().size() / sizeof(float);
+    ASSERT_EQ(t.raw_data().size(), n * sizeof(std::uint16_t)) << t.name();
+    for (std::size_t i = 0; i < n; ++i) {
+      float x = 0;
+      std::uint16_t h = 0;
+      std::memcpy(&x, f.raw_data().data() + i * sizeof(float), sizeof x);
+      std::memcpy(&h, t.raw_data().data() + i * sizeof h, sizeof h);
+      const float back = static_cast<float>(cv::float16_t::fromBits(h));
+      // Nearest half: within half a unit in the last place (2^-11 relative), or the smallest subnormal step.
+      ASSERT_LE(std::abs(back - x), std::max(std::abs(x) * 0.00049f, 3e-8f)) << t.name() << "[" << i << "] " << x;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 1000);
 }
 
 TEST_F(OnnxExportOptionsTest, UnwritableOutputIsAnOutputError) {

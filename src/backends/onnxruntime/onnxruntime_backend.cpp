@@ -55,10 +55,24 @@ std::string dims_to_string(const std::vector<std::int64_t>& dims) {
   return parts.empty() ? std::string("scalar") : fmt::format("{}", fmt::join(parts, "x"));
 }
 
-// Kernel op types ORT ran -> what precision the model computed in.
-nlohmann::json describe_kernels(const std::map<std::string, std::int64_t>& ops) {
-  static const std::set<std::string> float_compute{"Conv",   "FusedConv", "NhwcFusedConv", "ConvTranspose",
-                                                   "Gemm",   "FusedGemm", "MatMul",        "FusedMatMul"};
+// Float convolutions and matrix products: the kernels whose input type is the precision computed in.
+const std::set<std::string>& float_compute_ops() {
+  static const std::set<std::string> ops{"Conv",      "FusedConv", "NhwcFusedConv", "ConvTranspose",
+                                         "Gemm",      "FusedGemm", "MatMul",        "FusedMatMul"};
+  return ops;
+}
+
+// Kernel op types ORT ran (and how many of its float compute kernels took
+// float16 inputs) -> what precision the model computed in. `stored` is the
+// artifact's precision: FP16 weights computed in FP32 are said so.
+nlohmann::json describe_kernels(const std::map<std::string, std::int64_t>& ops,
+                                const std::map<std::string, std::int64_t>& float16_inputs_by_op,
+                                artifact::Precision stored) {
+  std::int64_t float16_inputs = 0;
+  for (const auto& [op, n] : float16_inputs_by_op) {
+    if (float_compute_ops().contains(op)) float16_inputs += n;
+  }
+  const std::set<std::string>& float_compute = float_compute_ops();
   static const std::set<std::string> int_compute{"QLinearConv",  "QLinearMatMul",        "QGemm",
                                                  "ConvInteger",  "MatMulInteger",        "MatMulIntegerToFloat",
                                                  "DynamicQuantizeMatMul", "NhwcQLinearConv"};
@@ -68,13 +82,29 @@ nlohmann::json describe_kernels(const std::map<std::string, std::int64_t>& ops) 
     if (int_compute.contains(op)) q += n;
     if (!int_compute.contains(op) && op.rfind("QLinear", 0) == 0) q_other += n;
   }
-  const std::string precision = q > 0 && f == 0 ? "int8" : q > 0 ? "mixed" : f > 0 ? "fp32" : "unknown";
-  return {{"precision", precision},
-          {"how", "ONNX Runtime's profiler: the kernels of one run of a probe session with the same options"},
-          {"integer_compute_kernels", q},
-          {"float_compute_kernels", f},
-          {"other_integer_kernels", q_other},
-          {"kernels", ops}};
+  const std::int64_t f16 = std::min(float16_inputs, f), f32 = f - f16;
+  const std::string precision = q > 0 && f == 0      ? "int8"
+                                : q > 0              ? "mixed"
+                                : f16 > 0 && f32 > 0 ? "mixed"
+                                : f16 > 0            ? "fp16"
+                                : f > 0              ? "fp32"
+                                                     : "unknown";
+  const auto casts = ops.find("Cast");
+  nlohmann::json out{{"precision", precision},
+                     {"how", "ONNX Runtime's profiler: the kernels of one run of a probe session with the same options"},
+                     {"integer_compute_kernels", q},
+                     {"float_compute_kernels", f},
+                     {"float16_compute_kernels", f16},
+                     {"other_integer_kernels", q_other},
+                     {"cast_kernels", casts == ops.end() ? 0 : casts->second},
+                     {"kernels", ops},
+                     {"float16_input_kernels", float16_inputs_by_op}};
+  if (stored == artifact::Precision::kFP16 && f32 > 0) {
+    out["note"] = fmt::format("FP16 weights, FP32 compute for {} of the {} convolutions and matrix products ({} in "
+                              "float16): the CPU provider cast them to float32, {} Cast kernels left in the graph",
+                              f32, f, f16, casts == ops.end() ? 0 : casts->second);
+  }
+  return out;
 }
 
 class OnnxRuntimeBackend final : public Backend {
@@ -88,6 +118,7 @@ class OnnxRuntimeBackend final : public Backend {
     memory_pattern_ = choice_option(options, kName, "memory_pattern", "1", {"1", "0"}) == "1";
     threads_ = threads;
     path_ = artifact.path;
+    stored_ = artifact.precision;
     if (artifact.layout != "NCHW") {
       fail(ExitCode::kInput, fmt::format("'{}': input layout {} is not NCHW, the layout inferbench's ONNX files use",
                                          path_.string(), artifact.layout));
@@ -185,12 +216,21 @@ class OnnxRuntimeBackend final : public Backend {
     std::error_code ec;
     std::filesystem::remove(profile, ec);
     std::map<std::string, std::int64_t> ops;
+    std::map<std::string, std::int64_t> float16_inputs_by_op;  // kernels whose first input is float16
     for (const auto& e : events) {
       if (!e.is_object() || e.value("cat", "") != "Node" || !e.contains("args") || !e["args"].is_object()) continue;
-      const std::string op = e["args"].value("op_name", "");
-      if (!op.empty()) ++ops[op];
+      const auto& args = e["args"];
+      const std::string op = args.value("op_name", "");
+      if (op.empty()) continue;
+      ++ops[op];
+      // "input_type_shape": [{"float16": [1, 3, 32, 32]}, ...]
+      if (args.contains("input_type_shape") && args["input_type_shape"].is_array() &&
+          !args["input_type_shape"].empty() && args["input_type_shape"][0].is_object() &&
+          args["input_type_shape"][0].contains("float16")) {
+        ++float16_inputs_by_op[op];
+      }
     }
-    return describe_kernels(ops);
+    return describe_kernels(ops, float16_inputs_by_op, stored_);
   }
 
   [[nodiscard]] nlohmann::json settings() const override {
@@ -278,6 +318,7 @@ class OnnxRuntimeBackend final : public Backend {
 
   std::optional<Ort::Session> session_;
   std::filesystem::path path_;
+  artifact::Precision stored_ = artifact::Precision::kFP32;
   std::string input_name_;
   std::string output_name_;
   std::vector<std::int64_t> input_dims_;

@@ -6,6 +6,11 @@
 // "logits", every other node's output is named after the IR node, and every
 // weight is an initializer named by its IR tensor name (torchvision's
 // state_dict key), so a Netron view of the file reads like the checkpoint.
+// FP16 (`onnx-fp16`): the same graph with float16 weights and values, between
+// "input.to_float16" and "logits.to_float32" Casts, so callers pass and get
+// float32 as with the FP32 file (what a runtime then computes in is its own
+// choice: ONNX Runtime's CPU provider casts back to float32 around kernels it
+// has no float16 version of, and its profiler says which ran).
 #include <fmt/format.h>
 #include <onnx/checker.h>
 #include <onnx/common/version.h>
@@ -13,7 +18,10 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <opencv2/core/cvdef.h>
+
 #include <climits>
+#include <cstdint>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -81,20 +89,26 @@ void attr_ints(onnx::NodeProto* node, const std::string& name, const std::vector
 // are added once and shared.
 class GraphWriter {
  public:
-  GraphWriter(const InferenceModel& model, onnx::GraphProto* graph, int opset)
-      : model_(model), graph_(graph), opset_(opset) {}
+  // `half`: every weight and constant stored as float16 and every value
+  // computed in it, between a Cast of the float32 input and a Cast of the
+  // logits back to float32 (the file's input and output stay float32).
+  GraphWriter(const InferenceModel& model, onnx::GraphProto* graph, int opset, bool half)
+      : model_(model), graph_(graph), opset_(opset), half_(half) {}
 
   void write() {
     const auto& nodes = model_.graph.nodes;
+    if (half_) attr_int(add_node("Cast", "input.to_float16", {"input"}, "input.float16"), "to", onnx::TensorProto::FLOAT16);
     for (const Node& n : nodes) {
-      const std::string out = n.id + 1 == static_cast<NodeId>(nodes.size()) ? "logits" : n.name;
-      emit(n, out);
+      const bool last = n.id + 1 == static_cast<NodeId>(nodes.size());
+      emit(n, !last ? n.name : half_ ? "logits.float16" : "logits");
     }
+    if (half_) attr_int(add_node("Cast", "logits.to_float32", {"logits.float16"}, "logits"), "to", onnx::TensorProto::FLOAT);
   }
 
  private:
   [[nodiscard]] std::string value(NodeId id) const {
-    return id == model::kGraphInput ? std::string("input") : model_.graph.nodes[static_cast<std::size_t>(id)].name;
+    if (id == model::kGraphInput) return half_ ? "input.float16" : "input";
+    return model_.graph.nodes[static_cast<std::size_t>(id)].name;
   }
 
   onnx::NodeProto* add_node(const std::string& op, const std::string& name, std::vector<std::string> inputs,
@@ -125,10 +139,19 @@ class GraphWriter {
   void add_float_initializer(const std::string& name, const model::Shape& shape, const std::vector<float>& values) {
     auto* t = graph_->add_initializer();
     t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
     for (auto d : shape) t->add_dims(d);
     // raw_data is little-endian by the ONNX spec, as floats are in memory on every target we build for.
-    t->set_raw_data(values.data(), values.size() * sizeof(float));
+    if (!half_) {
+      t->set_data_type(onnx::TensorProto::FLOAT);
+      t->set_raw_data(values.data(), values.size() * sizeof(float));
+      return;
+    }
+    // IEEE binary16, rounded to nearest even (OpenCV's conversion, F16C where the build has it);
+    // a weight beyond 65504 becomes infinity, which verify then fails on.
+    std::vector<std::uint16_t> bits(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) bits[i] = cv::float16_t(values[i]).bits();
+    t->set_data_type(onnx::TensorProto::FLOAT16);
+    t->set_raw_data(bits.data(), bits.size() * sizeof(std::uint16_t));
   }
 
   std::string constant_float(const std::string& name, float v) {
@@ -240,6 +263,7 @@ class GraphWriter {
   const InferenceModel& model_;
   onnx::GraphProto* graph_;
   int opset_;
+  bool half_;
   std::set<std::string> constants_;
 };
 
@@ -257,15 +281,17 @@ artifact::Artifact export_onnx(const InferenceModel& model, const ExportOptions&
     fail(ExitCode::kUsage, fmt::format("ONNX export: opset {} is not supported (this build writes opsets {} to {})",
                                        options.opset, kMinOpset, newest));
   }
-  if (options.precision != artifact::Precision::kFP32) {
-    fail(ExitCode::kUsage,
-         fmt::format("ONNX export: precision '{}' is not supported (ONNX files are written as fp32)",
-                     artifact::to_string(options.precision)));
+  if (options.precision != artifact::Precision::kFP32 && options.precision != artifact::Precision::kFP16) {
+    fail(ExitCode::kUsage, fmt::format("ONNX export: precision '{}' is not supported (fp32 or fp16)",
+                                       artifact::to_string(options.precision)));
   }
+  const bool half = options.precision == artifact::Precision::kFP16;
   artifact::Artifact artifact = base_artifact(model, options);
   artifact.format = "onnx";
   artifact.source["exporter"] = {
-      {"format", "onnx"}, {"opset", options.opset}, {"onnx_library", onnx::LAST_RELEASE_VERSION}};
+      {"format", "onnx"}, {"opset", options.opset}, {"onnx_library", onnx::LAST_RELEASE_VERSION},
+      {"weights", options.precision}, {"compute", options.precision},
+      {"io", half ? "float32, cast to float16 after the input and back before the logits" : "float32"}};
 
   // Our own shape inference first: an input size the graph cannot take is a usage error, named by node.
   const model::Shape input{1, artifact.channels, artifact.height, artifact.width};
@@ -298,7 +324,7 @@ artifact::Artifact export_onnx(const InferenceModel& model, const ExportOptions&
   auto* out = graph->add_output();
   out->set_name("logits");
   set_dims(out->mutable_type(), logits, options.dynamic_batch);
-  GraphWriter(model, graph, options.opset).write();
+  GraphWriter(model, graph, options.opset, half).write();
 
   // The library's checks are the proof the file is valid ONNX; a failure is a bug in the mapping above.
   try {

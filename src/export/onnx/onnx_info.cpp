@@ -8,7 +8,8 @@ ExporterInfo onnx_exporter_info() {
   ExporterInfo e;
   e.format = "onnx";
   e.description = "ONNX (opset 13-18), written with the ONNX library and checked by its checker";
-  e.precisions = {artifact::Precision::kFP32};
+  // FP16: weights and every value in float16 between casts of the float32 input and logits.
+  e.precisions = {artifact::Precision::kFP32, artifact::Precision::kFP16};
 #ifdef INFERBENCH_EXPORT_BUILT
   return with_writer(std::move(e), export_onnx);
 #else
