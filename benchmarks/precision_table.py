@@ -5,8 +5,9 @@ Usage: precision_table.py INFERBENCH DB STUDY
 
 Reads the study with `inferbench results --db DB export STUDY --format json`
 (nothing else: the figures are the tool's own) and prints, for every model
-and every (file, backend) that ran in more than one precision, one Markdown
-row per precision: median latency at batch 1 with its 95% CI, images/s at
+and every backend and file family (m.onnx, m-fp16.onnx, m-int8.onnx; m.xml,
+m-fp16.xml) that ran in more than one precision, one Markdown row per
+precision and file: median latency at batch 1 with its 95% CI, images/s at
 batch 32, top-1 and its drop from verify, and the precision the runtime says
 it executed. Only runs with status ok are shown.
 """
@@ -26,8 +27,10 @@ def main() -> int:
         if run["status"] != "ok":
             continue
         r = run["result"]
-        key = (r["model"], r["artifact"], r["backend"])
-        slot = rows.setdefault(key, {}).setdefault(r["precision"], {})
+        # One group per model, backend and file family: m.onnx with m-fp16.onnx and m-int8.onnx.
+        family = r["artifact"].replace("-fp16.", ".").replace("-int8.", ".")
+        key = (r["model"], family, r["backend"])
+        slot = rows.setdefault(key, {}).setdefault((r["precision"], r["artifact"]), {})
         if r["scenario"] == "single-stream":
             slot["b1"] = r
         elif r["scenario"] == "batch" and r["batch"] == 32:
@@ -35,13 +38,11 @@ def main() -> int:
     print("| model | file | backend | asked | ran | median ms, batch 1 [95% CI] | img/s, batch 32 "
           "| top-1 | drop (points) | agreement |")
     print("|---|---|---|---|---|---:|---:|---:|---:|---:|")
-    for (model, artifact, backend), by_precision in sorted(rows.items()):
+    order = {"fp32": 0, "fp16": 1, "bf16": 2, "int8": 3}
+    for (model, _, backend), by_precision in sorted(rows.items()):
         if len(by_precision) < 2:
             continue
-        for precision in ("fp32", "fp16", "bf16", "int8"):
-            slot = by_precision.get(precision)
-            if not slot:
-                continue
+        for (precision, artifact), slot in sorted(by_precision.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
             any_run = slot.get("b1") or slot.get("b32")
             summary = any_run["summary"]
             ran = (summary.get("executed") or {}).get("precision", "?")
