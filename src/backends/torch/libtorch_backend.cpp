@@ -42,7 +42,7 @@ class LibTorchBackend final : public torch_common::TorchBackendBase {
       fail(ExitCode::kInput, fmt::format("'{}': cannot load the checkpoint: {}", file, torch_common::message(e)));
     }
     model_->eval();
-    set_compute_precision(*model_, precision);
+    set_compute_precision(*model_, precision == "bf16");
     if (artifact.channels != ck.graph.input_channels) {
       fail(ExitCode::kInput, fmt::format("'{}': the description says {} input channels, the model takes {}", file,
                                          artifact.channels, ck.graph.input_channels));

@@ -93,19 +93,13 @@ class TorchBackendBase : public Backend {
     width_ = width;
   }
 
-  // The precision option (BackendInfo::compute): "fp32" keeps the module as
-  // loaded; "bf16" turns its floating-point parameters and buffers into
-  // bfloat16 (integer buffers stay), and infer() then casts the input to
-  // bfloat16 and the logits back. `what` names the backend in the error.
-  void set_compute_precision(torch::nn::Module& module, const std::string& value) {
-    if (value == "fp32") {
-      compute_ = torch::kFloat32;
-      return;
-    }
-    if (value != "bf16") {
-      fail(ExitCode::kUsage, fmt::format("option 'precision' is '{}'; expected fp32 or bf16", value));
-    }
-    compute_ = torch::kBFloat16;
+  // The precision option (BackendInfo::compute), already checked by the
+  // backend: without `bf16` the module stays as loaded; with it, its
+  // floating-point parameters and buffers become bfloat16 (integer buffers
+  // stay), and infer() then casts the input to bfloat16 and the logits back.
+  void set_compute_precision(torch::nn::Module& module, bool bf16) {
+    compute_ = bf16 ? torch::kBFloat16 : torch::kFloat32;
+    if (!bf16) return;
     c10::InferenceMode guard(false);
     torch::NoGradGuard no_grad;
     for (auto& t : module.parameters()) {
