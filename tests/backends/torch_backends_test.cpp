@@ -172,6 +172,9 @@ TEST(TorchBackends, UnknownOptionsAndBadValuesAreRejected) {
   const Files& f = files("mobilenet_v2");
   expect_error([&] { loaded(torchscript_backend_info(), f.torchscript, {{"freeze", "yes"}}); }, ExitCode::kUsage,
                "freeze");
+  // LibTorch computes fp32 or a bf16 copy, nothing else: the value and the choices are named.
+  expect_error([&] { loaded(libtorch_backend_info(), f.checkpoint_artifact, {{"precision", "fp16"}}); },
+               ExitCode::kUsage, "precision='fp16'");
   // (threads 0: conformance_test.cpp, for both backends.)
 }
 

@@ -377,6 +377,14 @@ TEST_F(BenchCli, BadPlansAreUsageErrors) {
   r = run_cli(args);
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_NE(r.err.find("no-split"), std::string::npos) << r.err;
+  // A precision the plan file names that does not exist: an input error naming the key and the value.
+  const fs::path plan = dir_.path() / "bad-precision.json";
+  testutil::write_text(plan, nlohmann::json{{"artifacts", {a.string()}}, {"precisions", {"fp32", "fp8"}}}.dump());
+  r = run_cli(bench_args("bad6", {"--plan", plan.string()}));
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("plan key 'precisions': unknown precision 'fp8' (expected fp32, fp16, bf16, int8 or auto)"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST_F(BenchCli, BadResultsCompareAndDescribeInputs) {

@@ -65,6 +65,20 @@ class PrecisionCli : public ::testing::Test {
     return nlohmann::json::parse(read_file_text(out / "verify.json"));
   }
 
+  // The checkpoint's FP32 OpenVINO IR, written into `out`.
+  static fs::path export_ir(const fs::path& out) {
+    EXPECT_EQ(run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format", "openvino"})
+                  .exit_code,
+              0);
+    return out / "mobilenet_v2.xml";
+  }
+  // Whether /proc/cpuinfo lists one of `flags` (the arithmetic a reduced precision needs).
+  static bool cpu_has(std::initializer_list<const char*> flags) {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    const std::string text((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
+    return std::any_of(flags.begin(), flags.end(), [&](const char* f) { return contains(text, std::string(" ") + f); });
+  }
+
   static testutil::TempDir* dir_;
   static fs::path checkpoint_, tensors_, calibration_;
 };
@@ -156,16 +170,11 @@ TEST_F(PrecisionCli, Int8IsCalibratedDeterministicallyAndRunsIntegerKernels) {
 // and where it does not, the runtime model says f32 and so does the row: a
 // request the plugin ignored is shown, not hidden.
 TEST_F(PrecisionCli, OpenVinoReportsThePrecisionItExecuted) {
-  const fs::path out = dir_->path() / "ir";
-  ASSERT_EQ(run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format", "openvino"})
-                .exit_code,
-            0);
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  const std::string flags((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
-  const bool bf16 = contains(flags, " avx512_bf16") || contains(flags, " amx_bf16");
-  const auto f32 = verify(out / "mobilenet_v2.xml", dir_->path() / "v-ir-f32", {"--backends", "openvino"}, 0);
+  const fs::path ir = export_ir(dir_->path() / "ir");
+  const bool bf16 = cpu_has({"avx512_bf16", "amx_bf16"});
+  const auto f32 = verify(ir, dir_->path() / "v-ir-f32", {"--backends", "openvino"}, 0);
   EXPECT_EQ(f32["results"][0]["executed"]["precision"], "fp32") << f32.dump();
-  const auto b = verify(out / "mobilenet_v2.xml", dir_->path() / "v-ir-bf16",
+  const auto b = verify(ir, dir_->path() / "v-ir-bf16",
                         {"--backends", "openvino", "--option", "openvino:precision=bf16"}, -1);
   const auto& row = b["results"][0];
   EXPECT_EQ(row["executed"]["precision"], bf16 ? "bf16" : "fp32") << row.dump();
@@ -180,16 +189,11 @@ TEST_F(PrecisionCli, OpenVinoReportsThePrecisionItExecuted) {
 // beside it; bench's rows carry their own variant's accuracy, and compare
 // matches FP32 against BF16 run by run.
 TEST_F(PrecisionCli, ComputePrecisionsAreRowsOfTheirOwnInVerifyAndBench) {
-  const fs::path out = dir_->path() / "ir-compute";
-  ASSERT_EQ(run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format", "openvino"})
-                .exit_code,
-            0);
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  const std::string flags((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
-  const bool bf16 = contains(flags, " avx512_bf16") || contains(flags, " amx_bf16");
-  const bool fp16 = contains(flags, " avx512_fp16") || contains(flags, " amx_fp16");
+  const fs::path ir = export_ir(dir_->path() / "ir-compute");
+  const bool bf16 = cpu_has({"avx512_bf16", "amx_bf16"});
+  const bool fp16 = cpu_has({"avx512_fp16", "amx_fp16"});
   const fs::path vdir = dir_->path() / "v-compute";
-  const auto v = verify(out / "mobilenet_v2.xml", vdir,
+  const auto v = verify(ir, vdir,
                         {"--backends", "openvino,libtorch", "--precision", "fp32,bf16,fp16"}, 0);
   std::map<std::string, nlohmann::json> rows;
   for (const auto& r : v["results"]) {
@@ -215,7 +219,7 @@ TEST_F(PrecisionCli, ComputePrecisionsAreRowsOfTheirOwnInVerifyAndBench) {
 
   // bench: four rows (two backends x fp32, bf16), each with its own variant's verify figures.
   const fs::path db = dir_->path() / "compute.db";
-  const auto b = run_cli({"--quiet", "bench", checkpoint_.string(), (out / "mobilenet_v2.xml").string(), "--backends",
+  const auto b = run_cli({"--quiet", "bench", checkpoint_.string(), ir.string(), "--backends",
                           "openvino,libtorch", "--precision", "fp32,bf16", "--tensors", tensors_.string(),
                           "--scenarios", "single-stream", "--warmup", "1", "--warmup-seconds", "0", "--min-count",
                           "30", "--min-seconds", "0", "--peak-seconds", "0", "--threads", "1", "--db", db.string(),

@@ -141,6 +141,7 @@ const std::vector<BadFlag> kBadFlags = {
     {"verify", "--batch", "65537"}, {"verify", "--timeout", "0"}, {"verify", "--timeout", "-1"},
     {"verify", "--timeout", "nan"}, {"verify", "--memory-limit", "-1"},
     {"verify", "--memory-limit", "17592186044416"},  // 2^44 MiB: 2^64 bytes, would wrap to 0 = no limit
+    {"verify", "--precision", "fp8"},
     // bench
     {"bench", "--batch", "0"}, {"bench", "--batch", "65537"}, {"bench", "--threads", "-1"},
     {"bench", "--threads", "1025"}, {"bench", "--warmup", "-1"}, {"bench", "--warmup-seconds", "-1"},
@@ -151,7 +152,8 @@ const std::vector<BadFlag> kBadFlags = {
     {"bench", "--timeout", "0"}, {"bench", "--timeout", "nan"}, {"bench", "--memory-limit", "-1"},
     {"bench", "--memory-limit", "17592186044416"}, {"bench", "--peak-seconds", "-1"},
     {"bench", "--peak-seconds", "nan"}, {"bench", "--ci-target", "-0.1"}, {"bench", "--ci-target", "1"},
-    {"bench", "--ci-target", "nan"}, {"bench", "--ci-min-count", "1"},
+    {"bench", "--ci-target", "nan"}, {"bench", "--ci-min-count", "1"}, {"bench", "--precision", "fp8"},
+    {"bench", "--precision", "AUTO"},
     // compare
     {"compare", "--alpha", "0"}, {"compare", "--alpha", "0.6"}, {"compare", "--alpha", "nan"},
 };
