@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <jpeglib.h>
+#include <webp/decode.h>
 
 #include <csetjmp>
 #include <cstdlib>
@@ -286,6 +287,35 @@ ImageFormat sniff_format(Bytes bytes) {
   return ImageFormat::kUnknown;
 }
 
+// WebP goes to libwebp directly, never through cv::imdecode: imdecode picks
+// its decoder by asking each one in turn whether it takes the bytes, and
+// OpenCV's WebP decoder says no to a RIFF/WEBP file whose bitstream header
+// libwebp rejects, so the bytes went on to the decoders after it, among them
+// GDCM's DICOM reader, which aborts the process on some of them (an assert;
+// fuzz/regressions/image/webp-bad-bitstream-header-reaches-gdcm). Decoding to
+// RGB here also drops alpha as PIL's convert("RGB") does (no compositing),
+// as the BGRA -> RGB conversion of OpenCV's output did.
+std::string decode_webp_rgb(Bytes bytes, cv::Mat& rgb, bool& has_alpha) {
+  WebPBitstreamFeatures features;
+  const VP8StatusCode status = WebPGetFeatures(bytes.data(), bytes.size(), &features);
+  if (status != VP8_STATUS_OK) {
+    return fmt::format("libwebp rejected the bitstream header (VP8 status {})", static_cast<int>(status));
+  }
+  if (features.width <= 0 || features.height <= 0 ||
+      static_cast<std::uint64_t>(features.width) * static_cast<std::uint64_t>(features.height) > kMaxPixels) {
+    return fmt::format("bitstream declares {} x {} pixels, more than the {} (8192 x 8192) an image may have",
+                       features.width, features.height, kMaxPixels);
+  }
+  has_alpha = features.has_alpha != 0;
+  rgb.create(features.height, features.width, CV_8UC3);
+  if (WebPDecodeRGBInto(bytes.data(), bytes.size(), rgb.data, rgb.total() * rgb.elemSize(),
+                        static_cast<int>(rgb.step[0])) == nullptr) {
+    rgb.release();
+    return "libwebp could not decode the bitstream";
+  }
+  return {};
+}
+
 DecodedImage decode_image(Bytes bytes) {
   DecodedImage out;
   if (bytes.empty()) {
@@ -329,6 +359,23 @@ DecodedImage decode_image(Bytes bytes) {
     return out;
   }
 
+  if (out.format == ImageFormat::kWebp) {
+    bool has_alpha = false;
+    const std::string error = decode_webp_rgb(bytes, out.rgb, has_alpha);
+    if (!error.empty()) {
+      out.status = DecodeStatus::kUndecodable;
+      out.message = fmt::format("webp decoder failed: {}", error);
+      return out;
+    }
+    out.source_color = has_alpha ? "rgba" : "rgb";
+    out.status = DecodeStatus::kOk;
+    return out;
+  }
+
+  // PNG, BMP and the JPEG the fast path above leaves (CMYK, 12-bit) go to
+  // cv::imdecode, whose decoder for each of them is the first to accept its
+  // signature (BMP's "BM" is asked first; no decoder before PNG's or JPEG's
+  // takes their signatures), so those bytes never reach another decoder.
   // IMREAD_UNCHANGED keeps 16-bit depth and alpha so they can be reported; it
   // also leaves EXIF orientation alone, as PIL (and so torchvision's
   // ImageFolder) does.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -170,6 +171,56 @@ TEST(ImageTest, RefusesHeadersThatDeclareHugeImages) {
   d = decode(bmp);
   EXPECT_EQ(d.status, DecodeStatus::kUndecodable);
   EXPECT_NE(d.message.find("declares 12000 x 12000 pixels"), std::string::npos) << d.message;
+}
+
+// Found by the CI fuzz smoke (fuzz/regressions/image/): a RIFF/WEBP file
+// whose bitstream header libwebp rejects was passed on by cv::imdecode to the
+// next decoder that claimed it, GDCM's DICOM reader, which aborted the
+// process on an assert. It is a named WebP decoding error now.
+TEST(ImageTest, AWebpWhoseBitstreamLibwebpRejectsIsAWebpErrorNotAnotherDecodersCrash) {
+  const auto bytes = read_file_bytes(std::filesystem::path(INFERBENCH_SOURCE_DIR) /
+                                     "fuzz/regressions/image/webp-bad-bitstream-header-reaches-gdcm");
+  ASSERT_EQ(sniff_format(bytes), ImageFormat::kWebp);
+  const auto d = decode(bytes);
+  EXPECT_EQ(d.status, DecodeStatus::kUndecodable);
+  EXPECT_NE(d.message.find("webp decoder failed: libwebp rejected the bitstream header"), std::string::npos)
+      << d.message;
+
+  // The same for a RIFF/WEBP header over a chunk that is no VP8 at all.
+  const std::string riff = std::string("RIFF") + std::string("\x2c\0\0\0", 4) + "WEBPXXXX" +
+                           std::string("\x20\0\0\0", 4) + std::string(32, 'z');
+  const auto e = decode(std::vector<std::uint8_t>(riff.begin(), riff.end()));
+  EXPECT_EQ(e.status, DecodeStatus::kUndecodable) << e.message;
+  EXPECT_NE(e.message.find("webp decoder failed"), std::string::npos) << e.message;
+}
+
+// Lossless WebP: exact pixels in RGB order, alpha dropped (as PIL's
+// convert("RGB")) and reported.
+TEST(ImageTest, DecodesLosslessWebpExactlyAndReportsItsAlpha) {
+  const cv::Mat bgr = pattern_image(37, 23, 8);
+  std::vector<std::uint8_t> bytes;
+  ASSERT_TRUE(cv::imencode(".webp", bgr, bytes, {cv::IMWRITE_WEBP_QUALITY, 101}));
+  auto d = decode(bytes);
+  ASSERT_TRUE(d.ok()) << d.message;
+  cv::Mat expected;
+  cv::cvtColor(bgr, expected, cv::COLOR_BGR2RGB);
+  EXPECT_EQ(cv::norm(d.rgb, expected, cv::NORM_INF), 0.0);
+  EXPECT_EQ(d.source_color, "rgb");
+
+  cv::Mat bgra(20, 30, CV_8UC4, cv::Scalar(10, 20, 30, 128));
+  ASSERT_TRUE(cv::imencode(".webp", bgra, bytes, {cv::IMWRITE_WEBP_QUALITY, 101}));
+  d = decode(bytes);
+  ASSERT_TRUE(d.ok()) << d.message;
+  EXPECT_EQ(d.source_color, "rgba");
+  EXPECT_EQ(d.rgb.at<cv::Vec3b>(4, 7), cv::Vec3b(30, 20, 10));
+
+  // Lossy WebP: libwebp's RGB output is OpenCV's BGR output, channel-swapped
+  // (the pixels every earlier study was decoded to).
+  ASSERT_TRUE(cv::imencode(".webp", pattern_image(45, 31, 9), bytes, {cv::IMWRITE_WEBP_QUALITY, 80}));
+  d = decode(bytes);
+  ASSERT_TRUE(d.ok()) << d.message;
+  cv::cvtColor(cv::imdecode(bytes, cv::IMREAD_COLOR), expected, cv::COLOR_BGR2RGB);
+  EXPECT_EQ(cv::norm(d.rgb, expected, cv::NORM_INF), 0.0);
 }
 
 }  // namespace
