@@ -16,6 +16,10 @@
 #     .../site-packages/openvino/{include,libs,cmake}   (OpenVINOConfig.cmake in cmake/)
 #     .../site-packages/onnxruntime, onnx  ONNX Runtime's Python quantizer (onnxruntime==ORT_VERSION,
 #                                           the C++ SDK's version) for the onnx-int8 export
+#   PREFIX/tf-venv/                         second venv: tensorflow-cpu (the TensorFlow/TFLite converter that
+#                                           the savedmodel and tflite exporters run, and the TF C API:
+#     .../site-packages/tensorflow/{include,libtensorflow_cc.so.2,libtensorflow_framework.so.2})
+#                                           ai-edge-litert (LiteRT, .../ai_edge_litert/libLiteRt.so) and onnx
 #   PREFIX/npm/node_modules/echarts/        ECharts (dist/echarts.min.js is embedded into the
 #                                           binary at build time: `inferbench report`)
 #   PREFIX/sdk-paths.cmake                  paths/versions, read by cmake/sdks.cmake
@@ -33,6 +37,9 @@
 #                 /usr/bin/python3 (Debian's python is externally managed).
 #   Quantizer   : PyPI `onnxruntime==<ORT_VERSION>` and `onnx==<ONNX_PY_VERSION>` wheels, into the
 #                 same venv (the export stage runs it; nothing links it).
+#   TensorFlow  : PyPI `tensorflow-cpu==<ver>`, `ai-edge-litert==<ver>`, `onnx==<ONNX_PY_VERSION>` into a venv
+#                 of their own (TensorFlow pins its own numpy/protobuf ranges; the OpenVINO venv stays as
+#                 it is). Debian has no TensorFlow; the wheel carries the C API (headers and libraries).
 #   ECharts     : npm `echarts@<ver>` (npm install --prefix PREFIX/npm), so the HTML
 #                 report can inline it and work offline.
 #
@@ -41,7 +48,8 @@
 #   OV_VERSION (2026.4.1) PYTHON (/usr/bin/python3)
 #   ECHARTS_VERSION (6.1.0)
 #   ONNX_PY_VERSION (1.23.2)
-#   SKIP_ORT=1 / SKIP_OPENVINO=1 / SKIP_ECHARTS=1 / SKIP_QUANTIZER=1   skip one of them
+#   TF_VERSION (2.21.0)   LITERT_VERSION (2.3.0)
+#   SKIP_ORT=1 / SKIP_OPENVINO=1 / SKIP_ECHARTS=1 / SKIP_QUANTIZER=1 / SKIP_TENSORFLOW=1   skip one of them
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,6 +63,9 @@ SKIP_OPENVINO=${SKIP_OPENVINO:-0}
 ECHARTS_VERSION=${ECHARTS_VERSION:-6.1.0}
 ONNX_PY_VERSION=${ONNX_PY_VERSION:-1.23.2}
 SKIP_QUANTIZER=${SKIP_QUANTIZER:-0}
+TF_VERSION=${TF_VERSION:-2.21.0}
+LITERT_VERSION=${LITERT_VERSION:-2.3.0}
+SKIP_TENSORFLOW=${SKIP_TENSORFLOW:-0}
 SKIP_ECHARTS=${SKIP_ECHARTS:-0}
 
 log() { echo "[install_sdks] $*" >&2; }
@@ -222,6 +233,29 @@ install_quantizer() {
   QUANTIZE_PYTHON=$venv/bin/python
 }
 
+# TensorFlow (the converter of the savedmodel/tflite exporters, and the C API
+# the tensorflow backend links) and LiteRT, pinned, in a venv of their own.
+TF_PYTHON=""
+install_tensorflow() {
+  local venv=$PREFIX/tf-venv
+  local tf=("$venv"/lib/python3*/site-packages/tensorflow_cpu-"$TF_VERSION".dist-info)
+  local lrt=("$venv"/lib/python3*/site-packages/ai_edge_litert-"$LITERT_VERSION".dist-info)
+  local onnx=("$venv"/lib/python3*/site-packages/onnx-"$ONNX_PY_VERSION".dist-info)
+  if [[ -x $venv/bin/python && -d ${tf[0]} && -d ${lrt[0]} && -d ${onnx[0]} ]]; then
+    log "tensorflow-cpu $TF_VERSION, ai-edge-litert $LITERT_VERSION and onnx $ONNX_PY_VERSION already installed in $venv"
+  else
+    if [[ ! -x $venv/bin/python ]]; then
+      log "creating venv $venv with $PYTHON"
+      "$PYTHON" -m venv "$venv" || die "python venv failed (apt-get install python3-venv)"
+    fi
+    log "pip install tensorflow-cpu==$TF_VERSION ai-edge-litert==$LITERT_VERSION onnx==$ONNX_PY_VERSION into $venv"
+    "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q \
+        "tensorflow-cpu==$TF_VERSION" "ai-edge-litert==$LITERT_VERSION" "onnx==$ONNX_PY_VERSION" >&2 \
+        || die "pip install tensorflow-cpu==$TF_VERSION ai-edge-litert==$LITERT_VERSION failed"
+  fi
+  TF_PYTHON=$venv/bin/python
+}
+
 # The report's charting library. Its own package.json says which version is
 # there, so a second run with the same version does not touch the network.
 install_echarts() {
@@ -258,6 +292,15 @@ set(INFERBENCH_SDK_OPENVINO_VERSION \"$OV_VERSION\")
 set(INFERBENCH_SDK_QUANTIZE_ORT_VERSION \"$ORT_VERSION\")
 "
   fi
+  if [[ -n $TF_PYTHON ]]; then
+    local sp=("$PREFIX"/tf-venv/lib/python3*/site-packages)
+    content+="set(INFERBENCH_SDK_TF_PYTHON \"$TF_PYTHON\")
+set(INFERBENCH_SDK_TF_VERSION \"$TF_VERSION\")
+set(INFERBENCH_SDK_TF_ROOT \"${sp[0]}/tensorflow\")
+set(INFERBENCH_SDK_LITERT_ROOT \"${sp[0]}/ai_edge_litert\")
+set(INFERBENCH_SDK_LITERT_VERSION \"$LITERT_VERSION\")
+"
+  fi
   # Naming the file here also makes an existing build folder re-run CMake (it
   # reads this file), so ECharts installed after a configure is picked up.
   local echarts_js=$PREFIX/npm/node_modules/echarts/dist/echarts.min.js
@@ -283,6 +326,12 @@ if [[ $SKIP_QUANTIZER == 1 ]]; then
   [[ -d ${_q[0]} ]] && QUANTIZE_PYTHON=$PREFIX/venv/bin/python
 else
   install_quantizer
+fi
+if [[ $SKIP_TENSORFLOW == 1 ]]; then
+  _t=("$PREFIX"/tf-venv/lib/python3*/site-packages/tensorflow_cpu-"$TF_VERSION".dist-info)
+  [[ -d ${_t[0]} ]] && TF_PYTHON=$PREFIX/tf-venv/bin/python
+else
+  install_tensorflow
 fi
 [[ $SKIP_ECHARTS == 1 ]] || install_echarts
 write_paths

@@ -13,7 +13,11 @@ namespace inferbench::artifact {
 
 namespace fs = std::filesystem;
 
-fs::path sidecar_path(const fs::path& artifact) { return fs::path(artifact.string() + ".json"); }
+fs::path sidecar_path(const fs::path& artifact) {
+  // "model.savedmodel/" names the folder: its sidecar is "model.savedmodel.json", beside it.
+  const fs::path p = artifact.has_filename() ? artifact : artifact.parent_path();
+  return fs::path(p.string() + ".json");
+}
 
 nlohmann::json to_json(const Artifact& a) {
   return {{"format_version", 1},
@@ -56,9 +60,15 @@ Artifact from_json(const nlohmann::json& j, const fs::path& path) {
   return a;
 }
 
-Artifact describe(const fs::path& path) {
+Artifact describe(const fs::path& given) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
+  const fs::path path = given.has_filename() ? given : given.parent_path();  // "model.savedmodel/"
+  if (fs::is_directory(path, ec)) {
+    if (!fs::is_regular_file(path / "saved_model.pb", ec) && path.extension() != ".savedmodel") {
+      fail(ExitCode::kInput, fmt::format("'{}': a folder, not a model file (a folder is a model only as a TensorFlow "
+                                         "SavedModel, with saved_model.pb in it)", path.string()));
+    }
+  } else if (!fs::is_regular_file(path, ec)) {
     fail(ExitCode::kInput, fmt::format("'{}': model file not found", path.string()));
   }
   const fs::path side = sidecar_path(path);
@@ -74,6 +84,7 @@ Artifact describe(const fs::path& path) {
   Artifact a;
   a.path = path;
   a.format = format_of(path);
+  a.layout = find_format(a.format).layout;
   return a;
 }
 

@@ -15,6 +15,9 @@ const std::vector<FormatInfo>& formats() {
       {"torchscript", {".pt", ".pth", ".torchscript"}, "TorchScript module", true},
       {"onnx", {".onnx"}, "ONNX model", true},
       {"openvino", {".xml"}, "OpenVINO IR (.xml with its .bin beside it)", true},
+      {"savedmodel", {".savedmodel"}, "TensorFlow SavedModel (a folder: saved_model.pb, variables/), NHWC input", true,
+       true, "NHWC"},
+      {"tflite", {".tflite"}, "TFLite FlatBuffer (LiteRT), NHWC input", true, false, "NHWC"},
   };
   return all;
 }
@@ -39,6 +42,8 @@ std::string extension_list(bool with_checkpoint) {
 }
 
 std::string format_of(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path / "saved_model.pb", ec)) return "savedmodel";
   std::string ext = path.extension().string();
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const FormatInfo& f : formats())

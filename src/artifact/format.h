@@ -17,15 +17,22 @@ struct FormatInfo {
   // Listed as a model file of an export folder (verify --dir, bench --dir).
   // The checkpoint is not: it is the reference, and lives beside the exports.
   bool exported = true;
+  // The artifact is a folder, not a file (a TensorFlow SavedModel:
+  // saved_model.pb and variables/); its content is every file in it.
+  bool directory = false;
+  // The input layout its files take unless their sidecar says otherwise.
+  std::string layout = "NCHW";
 };
 
-// Every format, in a fixed order: checkpoint, torchscript, onnx, openvino.
+// Every format, in a fixed order: checkpoint, torchscript, onnx, openvino,
+// savedmodel, tflite.
 const std::vector<FormatInfo>& formats();
 
 // Throws Error(kUsage) naming the value and listing the known names.
 const FormatInfo& find_format(std::string_view name);
 
-// Format by file extension (case-insensitive). Throws Error(kUsage) naming
+// Format by file extension (case-insensitive); a folder holding a
+// saved_model.pb is a SavedModel whatever its name. Throws Error(kUsage) naming
 // the file and the extension, and listing the extensions that are known.
 std::string format_of(const std::filesystem::path& path);
 

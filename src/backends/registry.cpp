@@ -19,6 +19,7 @@ BackendInfo torchscript_backend_info();
 BackendInfo onnxruntime_backend_info();
 BackendInfo openvino_backend_info();
 BackendInfo opencv_dnn_backend_info();
+BackendInfo tensorflow_backend_info();
 BackendInfo fault_backend_info();
 
 namespace {
@@ -30,6 +31,7 @@ std::vector<BackendInfo> make_registry() {
       onnxruntime_backend_info(),  //
       openvino_backend_info(),     //
       opencv_dnn_backend_info(),   //
+      tensorflow_backend_info(),   //
   };
   // Test doubles (crash, hang, out of memory, sleep) only when asked for.
   const char* test = std::getenv("INFERBENCH_TEST_BACKENDS");

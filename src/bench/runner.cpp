@@ -39,12 +39,9 @@ int machine_cores() {
 
 std::uint64_t file_bytes(const fs::path& artifact) {
   std::error_code ec;
-  std::uint64_t total = fs::file_size(artifact, ec);
-  if (ec) total = 0;
-  if (artifact.extension() == ".xml") {  // OpenVINO keeps the weights beside the graph
-    fs::path bin = artifact;
-    bin.replace_extension(".bin");
-    const auto b = fs::file_size(bin, ec);
+  std::uint64_t total = 0;
+  for (const fs::path& f : artifact::artifact_files(artifact)) {  // .xml and .bin, a SavedModel's every file
+    const auto b = fs::file_size(f, ec);
     if (!ec) total += b;
   }
   return total;

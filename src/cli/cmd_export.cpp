@@ -43,7 +43,9 @@ void add_export(CLI::App& app, int& exit_code) {
   std::vector<std::string> names{"all"};
   for (const auto& v : exporters::export_variants()) names.push_back(v.name());
   CLI::App* cmd = app.add_subcommand(
-      "export", "Export a checkpoint to every framework's format: OUT/<model>.pt, .onnx, .xml/.bin, -fp16.xml/.bin and, with --calibration, -int8.onnx, "
+      "export", "Export a checkpoint to every framework's format: OUT/<model>.pt, .onnx, -fp16.onnx, .xml/.bin, -fp16.xml/.bin, "
+                "TensorFlow's .savedmodel/ (a folder), .tflite, -fp16.tflite and, with --calibration, -int8.onnx and "
+                "-int8.tflite, "
                 "each with a <file>.json sidecar (input, classes, preprocessing, provenance); also CHECKPOINT.json, the "
                 "checkpoint's own sidecar, so `bench` describes the libtorch runs on it the same way.");
   cmd->add_option("checkpoint", f->checkpoint, "Checkpoint from `train` (model.ckpt)")->required();
@@ -267,10 +269,10 @@ void add_verify(CLI::App& app, int& exit_code) {
       "process, and compare with the LibTorch FP32 reference on the checkpoint: top-1 accuracy, top-1 agreement, "
       "max and mean |logit difference|. " + verify::describe_tolerances() +
       ". Exit 5 when an artifact fails, 6 when a worker failed.");
-  cmd->add_option("artifacts", f->artifacts, "Artifacts (.pt .onnx .xml); default: every one in --dir");
+  cmd->add_option("artifacts", f->artifacts, "Artifacts (.pt .onnx .xml .savedmodel .tflite); default: every one in --dir");
   cmd->add_option("--checkpoint", f->checkpoint, "The checkpoint the artifacts were exported from")->required();
   cmd->add_option("--tensors", f->tensors, "Preprocessed split from `data export-tensors`")->required();
-  cmd->add_option("--dir", f->dir, "Folder of exports (every .pt, .onnx and .xml in it)");
+  cmd->add_option("--dir", f->dir, "Folder of exports (every .pt, .onnx, .xml, .savedmodel and .tflite in it)");
   cmd->add_option("--backends", f->backends, "Backends, comma-separated, or all")->delimiter(',');
   cmd->add_option("--option", f->options, "Backend option backend:key=value (repeatable)");
   cmd->add_option("--precision", f->precisions,

@@ -1,6 +1,7 @@
 #include "data/tensor_file.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <bit>
@@ -472,6 +473,39 @@ SplitTensors load_split_tensors(const fs::path& dir) {
     }
   }
   return t;
+}
+
+void to_layout(SplitTensors& t, Layout layout) {
+  if (t.preprocess.layout == layout) return;
+  if (t.x.shape.size() != 4 || t.x.dtype != "<f4") {
+    fail(ExitCode::kInput, fmt::format("images of shape [{}] ({}) cannot be transposed to {}",
+                                       fmt::join(t.x.shape, ", "), t.x.dtype, to_string(layout)));
+  }
+  const bool to_nhwc = layout == Layout::kNHWC;
+  const std::int64_t n = t.x.shape[0];
+  const std::int64_t c = to_nhwc ? t.x.shape[1] : t.x.shape[3];
+  const std::int64_t h = to_nhwc ? t.x.shape[2] : t.x.shape[1];
+  const std::int64_t w = to_nhwc ? t.x.shape[3] : t.x.shape[2];
+  std::vector<std::uint8_t> out(t.x.bytes.size());
+  const float* src = t.x.as_f32();
+  float* dst = reinterpret_cast<float*>(out.data());
+  const std::int64_t plane = h * w, image = c * plane;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float* s_img = src + i * image;
+    float* d_img = dst + i * image;
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+      for (std::int64_t p = 0; p < plane; ++p) {
+        if (to_nhwc) {
+          d_img[p * c + ch] = s_img[ch * plane + p];
+        } else {
+          d_img[ch * plane + p] = s_img[p * c + ch];
+        }
+      }
+    }
+  }
+  t.x.bytes = std::move(out);
+  t.x.shape = to_nhwc ? std::vector<std::int64_t>{n, h, w, c} : std::vector<std::int64_t>{n, c, h, w};
+  t.preprocess.layout = layout;
 }
 
 }  // namespace inferbench::data

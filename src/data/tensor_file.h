@@ -93,4 +93,9 @@ struct SplitTensors {
 // Throws Error(kInput) naming the offending file on any mismatch.
 SplitTensors load_split_tensors(const std::filesystem::path& dir);
 
+// Rewrites t.x (float32, 4-D) in `layout` (NCHW [N,C,H,W] <-> NHWC [N,H,W,C]),
+// and t.preprocess.layout with it; a no-op when it already is. The same
+// pixels, transposed: what preprocessing in the other layout would have given.
+void to_layout(SplitTensors& t, Layout layout);
+
 }  // namespace inferbench::data

@@ -59,6 +59,13 @@ artifact::Artifact export_openvino(const InferenceModel& model, const ExportOpti
 // not installed, Error(kUsage) for calibration images that do not fit the model
 // or a count larger than the split, Error(kInput) when the quantizer fails.
 artifact::Artifact export_onnx_int8(const InferenceModel& model, const ExportOptions& options);
+// TensorFlow's formats through TensorFlow's own writers (src/export/tensorflow/):
+// a SavedModel folder (fp32) and .tflite (fp32, fp16 weights, int8 full-integer,
+// which needs options.calibration), both NHWC. Error(kUnavailable) when the
+// pinned tensorflow-cpu is not installed, Error(kInput) when the converter
+// fails (naming the op it cannot express, or its own message).
+artifact::Artifact export_savedmodel(const InferenceModel& model, const ExportOptions& options);
+artifact::Artifact export_tflite(const InferenceModel& model, const ExportOptions& options);
 
 // The calibration images of a split of `available`: `count` distinct indices,
 // a seeded uniform sample without replacement, the same on every platform.
@@ -89,7 +96,8 @@ struct ExporterInfo {
 ExporterInfo with_writer(ExporterInfo info, ExportFn write);
 ExporterInfo unavailable(ExporterInfo info, std::string reason);
 
-// Every exporter, available or not, in a fixed order (torchscript, onnx, openvino, onnx INT8).
+// Every exporter, available or not, in a fixed order (torchscript, onnx, openvino, onnx INT8,
+// savedmodel, tflite, tflite INT8).
 const std::vector<ExporterInfo>& exporters();
 
 // One file `export` writes: an exporter in one precision.

@@ -1,6 +1,7 @@
 // The shared vocabulary: formats, precisions, artifact descriptions and their
 // sidecars; and the two registries that list backends and exporters by it.
 #include "artifact/artifact.h"
+#include "artifact/identity.h"
 
 #include <gtest/gtest.h>
 
@@ -39,8 +40,14 @@ TEST(Format, ExtensionsNameTheFormatAndUnknownOnesAreRefused) {
   EXPECT_EQ(format_of("model.PTH"), "torchscript");
   EXPECT_EQ(format_of("model.onnx"), "onnx");
   EXPECT_EQ(format_of("model.xml"), "openvino");
-  expect_error([] { (void)format_of("model.tflite"); }, ExitCode::kUsage,
-               "'model.tflite': unknown model format '.tflite' (expected .ckpt, .pt, .onnx or .xml)");
+  EXPECT_EQ(format_of("model.tflite"), "tflite");
+  EXPECT_EQ(format_of("model.savedmodel"), "savedmodel");
+  EXPECT_EQ(find_format("tflite").layout, "NHWC");
+  EXPECT_TRUE(find_format("savedmodel").directory);
+  EXPECT_FALSE(find_format("onnx").directory);
+  expect_error([] { (void)format_of("model.caffemodel"); }, ExitCode::kUsage,
+               "'model.caffemodel': unknown model format '.caffemodel' (expected .ckpt, .pt, .onnx, .xml, .savedmodel "
+               "or .tflite)");
   expect_error([] { (void)format_of("model"); }, ExitCode::kUsage, "'no extension'");
   expect_error([] { (void)find_format("keras"); }, ExitCode::kUsage, "unknown artifact format 'keras'");
   std::set<std::string> names;
@@ -99,8 +106,46 @@ TEST(ExportFolder, ListsTheWrittenExtensionsOnlyAndNamesAnEmptyFolder) {
   EXPECT_EQ(artifacts_in(dir.path(), true).size(), 4U);
   TempDir empty;
   expect_error([&] { (void)artifacts_in(empty.path(), false); }, ExitCode::kInput,
-               "holds no .pt, .onnx or .xml artifact");
+               "holds no .pt, .onnx, .xml, .savedmodel or .tflite artifact");
   expect_error([&] { (void)artifacts_in(dir / "m.pt", false); }, ExitCode::kInput, "not a folder of exports");
+  // TensorFlow's: a .tflite file and a SavedModel folder are listed too.
+  write_text(dir / "m.tflite", "x");
+  fs::create_directories(dir / "m.savedmodel" / "variables");
+  EXPECT_EQ(artifacts_in(dir.path(), false).size(), 5U);
+}
+
+// A SavedModel is a folder: its identity is every file in it, its sidecar sits
+// beside it, and a bare one is described as NHWC from its saved_model.pb.
+TEST(FolderArtifact, IsNamedHashedAndDescribedByItsContent) {
+  TempDir dir;
+  const fs::path sm = dir / "m.savedmodel";
+  fs::create_directories(sm / "variables");
+  write_text(sm / "saved_model.pb", "graph");
+  write_text(sm / "variables" / "variables.index", "index");
+  write_text(sm / "variables" / "variables.data-00000-of-00001", "weights");
+  EXPECT_EQ(sidecar_path(sm), dir / "m.savedmodel.json");
+  EXPECT_EQ(sidecar_path(fs::path(sm.string() + "/")), dir / "m.savedmodel.json");
+  EXPECT_EQ(artifact_files(sm).size(), 3U);
+
+  const std::string id = content_identity(sm);
+  fs::copy(sm, dir / "copy.savedmodel", fs::copy_options::recursive);
+  EXPECT_EQ(content_identity(dir / "copy.savedmodel"), id) << "content, not the folder's name";
+  write_text(dir / "copy.savedmodel" / "variables" / "variables.data-00000-of-00001", "other weights");
+  EXPECT_NE(content_identity(dir / "copy.savedmodel"), id) << "every file counts, not only saved_model.pb";
+
+  const Artifact bare = describe(fs::path(sm.string() + "/"));
+  EXPECT_EQ(bare.format, "savedmodel");
+  EXPECT_EQ(bare.layout, "NHWC");
+  EXPECT_EQ(bare.path, sm);
+  // A SavedModel under another name is one by its saved_model.pb.
+  fs::rename(dir / "copy.savedmodel", dir / "exported_model");
+  EXPECT_EQ(describe(dir / "exported_model").format, "savedmodel");
+  // Any other folder is not a model.
+  fs::create_directories(dir / "photos");
+  expect_error([&] { (void)describe(dir / "photos"); }, ExitCode::kInput, "a folder, not a model file");
+  // A .tflite described bare takes NHWC too.
+  write_text(dir / "m.tflite", "x");
+  EXPECT_EQ(describe(dir / "m.tflite").layout, "NHWC");
 }
 
 // The registries list the folders' own descriptions, in the vocabulary above.

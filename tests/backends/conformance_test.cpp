@@ -119,9 +119,19 @@ struct ModelFiles {
   fs::path checkpoint;
   std::unique_ptr<exporters::InferenceModel> folded;
   std::map<std::string, std::optional<artifact::Artifact>> artifacts;  // by format; nullopt: nothing writes it
-  std::vector<float> batch;      // kMaxBatch x 3 x kSize x kSize
-  std::vector<float> reference;  // kMaxBatch x kClasses, LibTorch eval mode
+  std::vector<float> batch;       // kMaxBatch x 3 x kSize x kSize
+  std::vector<float> batch_nhwc;  // the same images, kMaxBatch x kSize x kSize x 3 (TensorFlow's formats)
+  std::vector<float> reference;   // kMaxBatch x kClasses, LibTorch eval mode
 };
+
+// The batch in the artifact's layout, and the shape of its first n images.
+const float* batch_for(const ModelFiles& m, const artifact::Artifact& a) {
+  return a.layout == "NHWC" ? m.batch_nhwc.data() : m.batch.data();
+}
+std::vector<std::int64_t> shape_for(const artifact::Artifact& a, std::int64_t n, std::int64_t channels = 3) {
+  if (a.layout == "NHWC") return {n, kSize, kSize, channels};
+  return {n, channels, kSize, kSize};
+}
 
 ModelFiles& model_files(const Model& model) {
   static std::map<std::string, std::unique_ptr<ModelFiles>> cache;
@@ -137,6 +147,12 @@ ModelFiles& model_files(const Model& model) {
   fs::create_directories(m->dir / "checkpoint");
   m->checkpoint = testutil::make_checkpoint(m->dir / "checkpoint", spec);
   m->batch = testutil::random_batch(kMaxBatch, kSize, 5);
+  m->batch_nhwc.resize(m->batch.size());
+  for (std::int64_t i = 0; i < kMaxBatch; ++i)
+    for (std::int64_t c = 0; c < 3; ++c)
+      for (std::int64_t p = 0; p < kSize * kSize; ++p)
+        m->batch_nhwc[static_cast<std::size_t>((i * kSize * kSize + p) * 3 + c)] =
+            m->batch[static_cast<std::size_t>((i * 3 + c) * kSize * kSize + p)];
   m->reference = testutil::reference_logits(m->checkpoint, m->batch, kMaxBatch, kSize);
   slot = std::move(m);
   return *slot;
@@ -190,9 +206,9 @@ std::unique_ptr<Backend> loaded(const BackendInfo& info, const artifact::Artifac
 }
 
 // Runs the first n images of the batch and compares with the reference's first n rows.
-void expect_matches(Backend& backend, const ModelFiles& m, std::int64_t n) {
+void expect_matches(Backend& backend, const ModelFiles& m, const artifact::Artifact& a, std::int64_t n) {
   SCOPED_TRACE("batch " + std::to_string(n));
-  const Logits got = backend.infer(m.batch.data(), {n, 3, kSize, kSize});
+  const Logits got = backend.infer(batch_for(m, a), shape_for(a, n));
   ASSERT_EQ(got.batch, n);
   ASSERT_EQ(got.classes, kClasses);
   ASSERT_EQ(got.values.size(), static_cast<std::size_t>(n * kClasses));
@@ -282,11 +298,10 @@ TEST_P(EveryBackend, LogitsMatchTheLibTorchReference) {
     // Batch 1, then larger and smaller batches through the one loaded model.
     for (const std::int64_t n : {std::int64_t{1}, kMaxBatch, std::int64_t{3}}) {
       if (n > 1 && limit != nullptr && limit->limit == Limit::kBatchOne) {
-        expect_error([&] { backend->infer(m.batch.data(), {n, 3, kSize, kSize}); }, ExitCode::kInput,
-                     limit->needle);
+        expect_error([&] { backend->infer(batch_for(m, *a), shape_for(*a, n)); }, ExitCode::kInput, limit->needle);
         continue;
       }
-      expect_matches(*backend, m, n);
+      expect_matches(*backend, m, *a, n);
     }
   }
 }
@@ -310,7 +325,7 @@ TEST_P(EveryBackend, EveryOptionAtItsDefaultValueIsAccepted) {
   for (const OptionSpec& o : info().options)
     if (!o.default_value.empty()) defaults[o.key] = o.default_value;  // "" = the SDK's own, not a value to give
   auto backend = loaded(info(), *a, defaults);
-  expect_matches(*backend, model_files(model), 1);
+  expect_matches(*backend, model_files(model), *a, 1);
 }
 
 TEST_P(EveryBackend, BrokenFilesAreInputErrorsNamingTheFile) {
@@ -318,17 +333,32 @@ TEST_P(EveryBackend, BrokenFilesAreInputErrorsNamingTheFile) {
   if (!a) GTEST_SKIP() << "no exporter in this build writes " << GetParam().format;
   testutil::TempDir dir;
   const std::string ext = a->path.extension().string();
+  // A SavedModel is a folder: its graph file, saved_model.pb, is what is cut or replaced.
+  const bool folder = artifact::find_format(a->format).directory;
 
   artifact::Artifact truncated = *a;
-  truncated.path = copy_with_companions(a->path, dir.path(), "truncated");
-  std::vector<std::uint8_t> bytes = read_file_bytes(truncated.path);
+  fs::path graph_file;
+  if (folder) {
+    truncated.path = dir / ("truncated" + ext);
+    fs::copy(a->path, truncated.path, fs::copy_options::recursive);
+    graph_file = truncated.path / "saved_model.pb";
+  } else {
+    truncated.path = copy_with_companions(a->path, dir.path(), "truncated");
+    graph_file = truncated.path;
+  }
+  std::vector<std::uint8_t> bytes = read_file_bytes(graph_file);
   ASSERT_GT(bytes.size(), 1000U);
   bytes.resize(bytes.size() / 2);
-  testutil::write_bytes(truncated.path, bytes);
+  testutil::write_bytes(graph_file, bytes);
 
   artifact::Artifact text = *a;
   text.path = dir / ("notes" + ext);
-  testutil::write_text(text.path, "this is not a model\n");
+  if (folder) {
+    fs::create_directories(text.path);
+    testutil::write_text(text.path / "saved_model.pb", "this is not a model\n");
+  } else {
+    testutil::write_text(text.path, "this is not a model\n");
+  }
 
   artifact::Artifact missing = *a;
   missing.path = dir / ("missing" + ext);
@@ -364,7 +394,7 @@ TEST_P(EveryBackend, AnInputWithAnotherChannelCountIsAnInputError) {
   if (!a) GTEST_SKIP() << "no exporter in this build writes " << GetParam().format;
   auto backend = loaded(info(), *a);
   const std::vector<float> x(static_cast<std::size_t>(4 * kSize * kSize), 0.0F);
-  expect_error([&] { backend->infer(x.data(), {1, 4, kSize, kSize}); }, ExitCode::kInput, a->path.string());
+  expect_error([&] { backend->infer(x.data(), shape_for(*a, 1, 4)); }, ExitCode::kInput, a->path.string());
 }
 
 INSTANTIATE_TEST_SUITE_P(BackendConformance, EveryBackend, testing::ValuesIn(conformance_params()), param_name);

@@ -147,7 +147,7 @@ TEST(OpenVinoBackendTest, DescribesItself) {
   const BackendInfo info = openvino_backend_info();
   EXPECT_EQ(info.name, "openvino");
   EXPECT_TRUE(info.available);
-  EXPECT_EQ(info.formats, (std::vector<std::string>{"openvino", "onnx"}));
+  EXPECT_EQ(info.formats, (std::vector<std::string>{"openvino", "onnx", "savedmodel", "tflite"}));
   EXPECT_FALSE(info.version.empty());
   // The registry lists the same backend, available.
   const BackendInfo& listed = find_backend("openvino");

@@ -33,7 +33,10 @@ json tiny_config() {
   json resnet = train;
   resnet["zero-init-residual"] = true;
   // FP32 and BF16 asked outright, not "auto", so the test asks the same of every CPU.
+  // Every format but TensorFlow's FP16 and INT8 .tflite (each another
+  // converter run of about 10 s per model; their own test is tensorflow_cli_test).
   return {{"synth", {{"per-class", 30}, {"size", 48}}},
+          {"export", {{"format", "torchscript,onnx,onnx-fp16,openvino,openvino-fp16,onnx-int8,savedmodel,tflite"}}},
           {"verify", {{"precision", "fp32,bf16"}}},
           {"models",
            {{{"model", "mobilenet_v2"}, {"size", 32}, {"train", train}},
@@ -123,9 +126,10 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   for (const auto& img : cal["images"]) EXPECT_FALSE(test_images.count(img["path"].get<std::string>())) << img;
   for (const auto& m : kModels) {
     EXPECT_TRUE(fs::exists(out / "train" / m / "model.ckpt")) << m;
-    for (const char* ext : {".pt", ".onnx", "-fp16.onnx", ".xml", "-fp16.xml", "-int8.onnx"}) {
+    for (const char* ext : {".pt", ".onnx", "-fp16.onnx", ".xml", "-fp16.xml", "-int8.onnx", ".tflite"}) {
       EXPECT_TRUE(fs::exists(out / "export" / m / (m + ext))) << m << ext;
     }
+    EXPECT_TRUE(fs::is_regular_file(out / "export" / m / (m + ".savedmodel") / "saved_model.pb")) << m;
     const json v = json::parse(read_file_text(out / "verify" / m / "verify.json"));
     EXPECT_FALSE(v.dump().empty());
   }
@@ -160,6 +164,20 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   EXPECT_EQ(models_benchmarked, (std::set<std::string>(kModels.begin(), kModels.end())));
   EXPECT_TRUE(backends_ok.count("libtorch") && backends_ok.count("onnxruntime"))
       << "ok runs in: " << backends_ok.size() << " backends; the others:\n" << not_ok;
+  // TensorFlow's formats in the matrix: every model's SavedModel in the TF C API
+  // backend and in OpenVINO, its .tflite in OpenVINO.
+  std::set<std::string> tf_ok;
+  for (const auto& r : store.runs(studies[0].id)) {
+    if (r.status == results::RunStatus::kOk && (r.result.artifact.find(".savedmodel") != std::string::npos ||
+                                                r.result.artifact.find(".tflite") != std::string::npos)) {
+      tf_ok.insert(r.result.model + " " + r.result.backend + " " + fs::path(r.result.artifact).filename().string());
+    }
+  }
+  for (const auto& m : kModels) {
+    EXPECT_TRUE(tf_ok.count(m + " tensorflow " + m + ".savedmodel")) << m << ":\n" << not_ok;
+    EXPECT_TRUE(tf_ok.count(m + " openvino " + m + ".savedmodel")) << m << ":\n" << not_ok;
+    EXPECT_TRUE(tf_ok.count(m + " openvino " + m + ".tflite")) << m << ":\n" << not_ok;
+  }
   // The precision axis: every model's INT8 export measured in ONNX Runtime
   // and OpenVINO, and each of them ran integer kernels (a fallback to float
   // is a failed run, not an ok one).

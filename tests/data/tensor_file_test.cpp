@@ -234,6 +234,33 @@ TEST_F(SplitTensorsTest, NhwcLayoutIsRecorded) {
   EXPECT_EQ(load_split_tensors(dir_ / "nhwc").preprocess.layout, Layout::kNHWC);
 }
 
+// What a worker does for a TensorFlow file (NHWC) fed the NCHW test tensors:
+// the transpose gives exactly the tensors preprocessing in NHWC writes, and
+// back again the NCHW ones.
+TEST_F(SplitTensorsTest, ToLayoutGivesWhatPreprocessingInThatLayoutWrites) {
+  export_split_tensors(manifest_, Split::kTest, config_, dir_ / "nchw", 1);
+  config_.layout = Layout::kNHWC;
+  export_split_tensors(manifest_, Split::kTest, config_, dir_ / "nhwc", 1);
+  const SplitTensors nchw = load_split_tensors(dir_ / "nchw");
+  const SplitTensors nhwc = load_split_tensors(dir_ / "nhwc");
+
+  SplitTensors t = load_split_tensors(dir_ / "nchw");
+  to_layout(t, Layout::kNHWC);
+  EXPECT_EQ(t.preprocess.layout, Layout::kNHWC);
+  EXPECT_EQ(t.x.shape, nhwc.x.shape);
+  EXPECT_EQ(t.x.bytes, nhwc.x.bytes);
+  to_layout(t, Layout::kNHWC);  // already: unchanged
+  EXPECT_EQ(t.x.bytes, nhwc.x.bytes);
+  to_layout(t, Layout::kNCHW);
+  EXPECT_EQ(t.x.shape, nchw.x.shape);
+  EXPECT_EQ(t.x.bytes, nchw.x.bytes);
+  EXPECT_EQ(t.y.bytes, nchw.y.bytes);  // labels and order untouched
+
+  SplitTensors bad = load_split_tensors(dir_ / "nchw");
+  bad.x.shape = {static_cast<std::int64_t>(bad.x.element_count())};
+  testutil::expect_error([&] { to_layout(bad, Layout::kNHWC); }, ExitCode::kInput, "cannot be transposed");
+}
+
 TEST_F(SplitTensorsTest, ReaderRejectsTamperedFilesNamingThem) {
   const fs::path d = dir_ / "t";
   export_split_tensors(manifest_, Split::kTest, config_, d, 2);

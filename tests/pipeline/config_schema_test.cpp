@@ -87,10 +87,10 @@ TEST(ConfigSchema, RefusesUnknownKeysWrongTypesAndRefusedValuesNamingThePath) {
                ExitCode::kInput, "models[0].train.zero-init-residual: expected true or false");
   expect_error([&] { check_config(with_models_train({{"lr", {0.1}}}), s, "c.json"); }, ExitCode::kInput,
                "models[0].train.lr: expected a number");
-  expect_error([&] { check_config(json{{"export", {{"formats", {"onnx", "tflite"}}}}}, s, "c.json"); },
-               ExitCode::kInput, "export.formats: \"tflite\" is refused by `inferbench export --formats`: not a format");
-  expect_error([&] { check_config(json{{"export", {{"formats", "onnx,tflite"}}}}, s, "c.json"); }, ExitCode::kInput,
-               "\"tflite\" is refused");
+  expect_error([&] { check_config(json{{"export", {{"formats", {"onnx", "caffe"}}}}}, s, "c.json"); },
+               ExitCode::kInput, "export.formats: \"caffe\" is refused by `inferbench export --formats`: not a format");
+  expect_error([&] { check_config(json{{"export", {{"formats", "onnx,caffe"}}}}, s, "c.json"); }, ExitCode::kInput,
+               "\"caffe\" is refused");
   expect_error([&] { check_config(json{{"bench", {{"timing", {{"min_cout", 5}}}}}}, s, "c.json"); },
                ExitCode::kInput, "'c.json': bench.timing.min_cout: unknown key (known: ");
   expect_error([&] { check_config(json{{"bench", {{"timing", {{"min_cout", 5}}}}}}, s, "c.json"); },

@@ -137,10 +137,10 @@ TEST_F(WorkerTest, BadJobsFailWithTheReason) {
   EXPECT_NE(o.reason.find("missing.onnx"), std::string::npos) << o.reason;
 
   j = job("none");
-  j.backend = "tensorflow";
+  j.backend = "mxnet";  // no such backend
   o = run(j);
   EXPECT_EQ(o.exit_code, static_cast<int>(ExitCode::kUsage));
-  EXPECT_NE(o.reason.find("unknown backend 'tensorflow'"), std::string::npos) << o.reason;
+  EXPECT_NE(o.reason.find("unknown backend 'mxnet'"), std::string::npos) << o.reason;
 
   j = job("none");
   j.tensors = dir_ / "nowhere";

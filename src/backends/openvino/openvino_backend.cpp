@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_set>
 #include <cctype>
 #include <map>
 #include <optional>
@@ -95,12 +96,10 @@ class OpenVinoBackend final : public Backend {
     async_requests_ = static_cast<int>(int_option(options, kName, "async_requests", 1, 1, 256));
     threads_ = threads;
     path_ = artifact.path;
-    if (artifact.layout != "NCHW") {
-      fail(ExitCode::kInput, fmt::format("'{}': input layout {} is not NCHW, the layout inferbench's models use",
-                                         path_.string(), artifact.layout));
-    }
+    layout_ = artifact.layout;  // NCHW, or NHWC for TensorFlow's formats
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path_, ec)) {
+    if (artifact.format == "savedmodel" ? !std::filesystem::is_directory(path_, ec)
+                                        : !std::filesystem::is_regular_file(path_, ec)) {
       fail(ExitCode::kInput, fmt::format("'{}': model file not found", path_.string()));
     }
 
@@ -319,18 +318,44 @@ class OpenVinoBackend final : public Backend {
   // read_model would try every frontend it has instead (TensorFlow's logs its parse
   // errors to stderr) and then say no more than "unable to read the model".
   void check_frontend(const std::string& format) const {
-    if (format != "openvino" && format != "onnx") {
-      fail(ExitCode::kInput, fmt::format("'{}': format '{}' is not one OpenVINO reads here (openvino, onnx)",
+    struct Reader {
+      const char* format;
+      const char* framework;  // OpenVINO's frontend name
+      const char* reader;
+      const char* what;
+    };
+    static constexpr Reader kReaders[] = {
+        {"openvino", "ir", "IR", "an OpenVINO IR .xml"},
+        {"onnx", "onnx", "ONNX", "an ONNX model"},
+        {"savedmodel", "tf", "TensorFlow", "a TensorFlow SavedModel folder"},
+        {"tflite", "tflite", "TensorFlow Lite", "a TFLite FlatBuffer"},
+    };
+    const Reader* r = nullptr;
+    for (const Reader& k : kReaders)
+      if (format == k.format) r = &k;
+    if (r == nullptr) {
+      fail(ExitCode::kInput, fmt::format("'{}': format '{}' is not one OpenVINO reads here (openvino, onnx, "
+                                         "savedmodel, tflite)",
                                          path_.string(), format));
     }
     ov::frontend::FrontEndManager manager;
-    const ov::frontend::FrontEnd::Ptr frontend = manager.load_by_framework(format == "onnx" ? "onnx" : "ir");
+    const ov::frontend::FrontEnd::Ptr frontend = manager.load_by_framework(r->framework);
     if (!frontend->supported(path_.string())) {
       fail(ExitCode::kInput, fmt::format("'{}': OpenVINO's {} reader does not recognise this file (truncated, or not "
                                          "{} at all)",
-                                         path_.string(), format == "onnx" ? "ONNX" : "IR",
-                                         format == "onnx" ? "an ONNX model" : "an OpenVINO IR .xml"));
+                                         path_.string(), r->reader, r->what));
     }
+  }
+
+  // The artifact's input dims after the batch, in its layout: C, H, W or H, W, C.
+  [[nodiscard]] std::array<std::int64_t, 3> image_dims(const artifact::Artifact& a) const {
+    if (layout_ == "NHWC") return {a.height, a.width, a.channels};
+    return {a.channels, a.height, a.width};
+  }
+  [[nodiscard]] std::string layout_text(std::int64_t d1, std::int64_t d2, std::int64_t d3) const {
+    auto dim = [](std::int64_t d, const char* name) { return d > 0 ? std::to_string(d) : std::string(name); };
+    if (layout_ == "NHWC") return fmt::format("N x {} x {} x {} (NHWC)", dim(d1, "H"), dim(d2, "W"), dim(d3, "C"));
+    return fmt::format("N x {} x {} x {} (NCHW)", dim(d1, "C"), dim(d2, "H"), dim(d3, "W"));
   }
 
   // One input and one output, named as the artifact says; an input of rank 4 whose
@@ -342,7 +367,19 @@ class OpenVinoBackend final : public Backend {
     }
     const ov::Output<const ov::Node> in = std::as_const(*model_).input();
     const ov::Output<const ov::Node> out = std::as_const(*model_).output();
-    if (!in.get_names().contains(artifact.input_name) || !out.get_names().contains(artifact.output_name)) {
+    // OpenVINO's TensorFlow reader names a SavedModel's tensors by their
+    // serving-signature keys ("input", "output_0"), the TF C API by graph
+    // tensor ("serving_default_input:0"): either is the artifact's tensor.
+    auto known = [&](const std::unordered_set<std::string>& names, const std::string& described, const char* side) {
+      if (names.contains(described)) return true;
+      const nlohmann::json sig = artifact.source.value("converter", nlohmann::json::object())
+                                     .value("signature", nlohmann::json::object())
+                                     .value(side, nlohmann::json::object());
+      for (const auto& [key, tensor] : sig.items())
+        if (tensor == described && names.contains(key)) return true;
+      return false;
+    };
+    if (!known(in.get_names(), artifact.input_name, "inputs") || !known(out.get_names(), artifact.output_name, "outputs")) {
       fail(ExitCode::kInput,
            fmt::format("'{}': the model's input/output are named {}/{}, its description says '{}'/'{}'", path_.string(),
                        fmt::join(in.get_names(), "|"), fmt::join(out.get_names(), "|"), artifact.input_name,
@@ -352,15 +389,15 @@ class OpenVinoBackend final : public Backend {
     auto mismatch = [](const ov::Dimension& d, std::int64_t wanted) {
       return d.is_static() && wanted > 0 && d.get_length() != wanted;
     };
-    if (in.get_element_type() != ov::element::f32 || ps.rank() != ov::Dimension(4) ||
-        mismatch(ps[1], artifact.channels) || mismatch(ps[2], artifact.height) || mismatch(ps[3], artifact.width)) {
-      fail(ExitCode::kInput, fmt::format("'{}': input '{}' is {} {}, expected f32 N x {} x {} x {}", path_.string(),
+    const std::array<std::int64_t, 3> dims = image_dims(artifact);
+    if (in.get_element_type() != ov::element::f32 || ps.rank() != ov::Dimension(4) || mismatch(ps[1], dims[0]) ||
+        mismatch(ps[2], dims[1]) || mismatch(ps[3], dims[2])) {
+      fail(ExitCode::kInput, fmt::format("'{}': input '{}' is {} {}, expected f32 {}", path_.string(),
                                          artifact.input_name, in.get_element_type().get_type_name(), to_text(ps),
-                                         artifact.channels, artifact.height > 0 ? std::to_string(artifact.height) : "H",
-                                         artifact.width > 0 ? std::to_string(artifact.width) : "W"));
+                                         layout_text(dims[0], dims[1], dims[2])));
     }
     // What infer() accepts: the model's static dims, else the artifact's (-1 = any).
-    const std::int64_t from_artifact[4] = {-1, artifact.channels, artifact.height, artifact.width};
+    const std::int64_t from_artifact[4] = {-1, dims[0], dims[1], dims[2]};
     for (std::size_t i = 0; i < 4; ++i) {
       accepted_[i] = ps[i].is_static() ? ps[i].get_length() : from_artifact[i] > 0 ? from_artifact[i] : -1;
     }
@@ -371,11 +408,9 @@ class OpenVinoBackend final : public Backend {
     bool ok = shape.size() == 4;
     for (std::size_t i = 0; ok && i < 4; ++i) ok = shape[i] >= 1 && (accepted_[i] <= 0 || shape[i] == accepted_[i]);
     if (!ok) {
-      auto dim = [](std::int64_t d) { return d > 0 ? std::to_string(d) : std::string("?"); };
-      fail(ExitCode::kInput,
-           fmt::format("'{}': input of shape {} does not fit the model, which expects N x {} x {} x {} (NCHW)",
-                       path_.string(), model::shape_to_string(shape), dim(accepted_[1]), dim(accepted_[2]),
-                       dim(accepted_[3])));
+      fail(ExitCode::kInput, fmt::format("'{}': input of shape {} does not fit the model, which expects {}",
+                                         path_.string(), model::shape_to_string(shape),
+                                         layout_text(accepted_[1], accepted_[2], accepted_[3])));
     }
   }
 
@@ -386,6 +421,7 @@ class OpenVinoBackend final : public Backend {
   nlohmann::json in_force_ = nlohmann::json::object();
   std::filesystem::path path_;
   std::array<std::int64_t, 4> accepted_{-1, -1, -1, -1};
+  std::string layout_ = "NCHW";
   std::string hint_ = "latency";
   std::string streams_;
   std::string precision_ = "f32";

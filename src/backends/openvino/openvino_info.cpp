@@ -12,7 +12,9 @@ BackendInfo openvino_backend_info() {
   BackendInfo b;
   b.name = "openvino";
   b.description = "OpenVINO CPU plugin";
-  b.formats = {"openvino", "onnx"};
+  // TensorFlow's formats through OpenVINO's own TF and TFLite readers: a second
+  // reader of the same files, so a conversion error cannot hide behind one runtime.
+  b.formats = {"openvino", "onnx", "savedmodel", "tflite"};
   b.precisions = {artifact::Precision::kFP32, artifact::Precision::kFP16, artifact::Precision::kINT8};
   b.options = {{"hint", "latency", "latency|throughput: ov::hint::performance_mode"},
                {"streams", "", "N >= 1 or AUTO: ov::num_streams (default: chosen by the hint)"},

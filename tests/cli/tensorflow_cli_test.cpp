@@ -1,0 +1,211 @@
+// TensorFlow's formats end to end through the binary (issue 14): `export`
+// writes a SavedModel folder and .tflite files (FP32, FP16 weights,
+// calibrated full-integer INT8) from the same checkpoint, NHWC; `verify` runs
+// them in the `tensorflow` backend (TF C API) and in OpenVINO's TensorFlow
+// and TFLite readers against the LibTorch reference, each worker transposing
+// the NCHW test tensors to the file's layout before loading it; a corrupt
+// .tflite and a truncated SavedModel are named failures in their own workers
+// while the other rows pass; a missing TensorFlow costs only its variants.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/files.h"
+#include "testutil/checkpoint_fixture.h"
+#include "testutil/fixtures.h"
+#include "testutil/text.h"
+
+namespace inferbench {
+namespace {
+
+namespace fs = std::filesystem;
+using testutil::contains;
+using testutil::run_cli;
+
+class TensorFlowCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new testutil::TempDir();
+    testutil::CheckpointSpec spec;
+    spec.width_mult = 0.25;
+    spec.image_size = 32;
+    checkpoint_ = testutil::make_checkpoint(dir_->path() / "ckpt", spec);
+    tensors_ = testutil::write_split_tensors(dir_->path() / "test", 20, 32, 3);
+    calibration_ = testutil::write_split_tensors(dir_->path() / "calibration", 24, 32, 3, 5);
+    exports_ = dir_->path() / "exports";
+    export_result_ = new testutil::CliResult(
+        run_cli({"--quiet", "export", checkpoint_.string(), "--out", exports_.string(), "--format",
+                 "savedmodel,tflite,tflite-fp16,tflite-int8", "--calibration", calibration_.string(),
+                 "--calibration-count", "16", "--json"}));
+  }
+  static void TearDownTestSuite() {
+    delete export_result_;
+    delete dir_;
+  }
+
+  // verify.json's rows by (artifact file name, backend).
+  static std::map<std::pair<std::string, std::string>, nlohmann::json> verify(const std::vector<std::string>& files,
+                                                                             const fs::path& out, int expect_exit) {
+    // The files first: --backends takes every value after it.
+    std::vector<std::string> a{"--quiet", "verify"};
+    a.insert(a.end(), files.begin(), files.end());
+    a.insert(a.end(), {"--checkpoint", checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(),
+                       "--backends", "tensorflow,openvino"});
+    const auto r = run_cli(a);
+    EXPECT_EQ(r.exit_code, expect_exit) << r.out << r.err;
+    const auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
+    std::map<std::pair<std::string, std::string>, nlohmann::json> rows;
+    for (const auto& row : j["results"]) {
+      rows[{fs::path(row["artifact"].get<std::string>()).filename().string(), row["backend"]}] = row;
+    }
+    return rows;
+  }
+
+  static testutil::TempDir* dir_;
+  static fs::path checkpoint_, tensors_, calibration_, exports_;
+  static testutil::CliResult* export_result_;
+};
+testutil::TempDir* TensorFlowCli::dir_ = nullptr;
+fs::path TensorFlowCli::checkpoint_, TensorFlowCli::tensors_, TensorFlowCli::calibration_, TensorFlowCli::exports_;
+testutil::CliResult* TensorFlowCli::export_result_ = nullptr;
+
+TEST_F(TensorFlowCli, ExportWritesEveryTensorFlowFormatInNhwcWithItsConverterRecorded) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const fs::path sm = exports_ / "mobilenet_v2.savedmodel";
+  ASSERT_TRUE(fs::is_regular_file(sm / "saved_model.pb"));
+  ASSERT_TRUE(fs::is_directory(sm / "variables"));
+  for (const char* f : {"mobilenet_v2.tflite", "mobilenet_v2-fp16.tflite", "mobilenet_v2-int8.tflite"}) {
+    EXPECT_TRUE(fs::is_regular_file(exports_ / f)) << f;
+  }
+  // FP16 weights halve the file; INT8 shrinks it further (a quarter of the weights, plus per-channel scales).
+  const auto fp32 = fs::file_size(exports_ / "mobilenet_v2.tflite");
+  EXPECT_LT(fs::file_size(exports_ / "mobilenet_v2-fp16.tflite"), fp32 * 6 / 10);
+  EXPECT_LT(fs::file_size(exports_ / "mobilenet_v2-int8.tflite"), fp32 / 2);
+
+  const auto side = nlohmann::json::parse(read_file_text(exports_ / "mobilenet_v2.savedmodel.json"));
+  EXPECT_EQ(side["format"], "savedmodel");
+  EXPECT_EQ(side["input"]["layout"], "NHWC");
+  EXPECT_EQ(side["preprocess"]["layout"], "nhwc");
+  EXPECT_EQ(side["input"]["name"], "serving_default_input:0");  // the signature's tensor, what the C API feeds
+  EXPECT_EQ(side["source"]["converter"]["writer"], "keras.Model.export(format='tf_saved_model')");
+  EXPECT_EQ(side["source"]["converter"]["tensorflow"], "2.21.0");
+  EXPECT_EQ(side["source"]["converter"]["input_shape"], nlohmann::json::parse("[null, 32, 32, 3]"));
+
+  const auto int8 = nlohmann::json::parse(read_file_text(exports_ / "mobilenet_v2-int8.tflite.json"));
+  EXPECT_EQ(int8["precision"], "int8");
+  EXPECT_EQ(int8["source"]["calibration"]["images"], 16);
+  EXPECT_EQ(int8["source"]["calibration"]["of"], 24);
+  EXPECT_TRUE(contains(int8["source"]["quantization"].value("recipe", ""), "TFLITE_BUILTINS_INT8"))
+      << int8["source"]["quantization"].dump();
+  // Float in and out: the harness feeds floats; the quantize op is inside the file.
+  EXPECT_EQ(int8["source"]["converter"]["tensors"]["input"]["dtype"], "float32");
+  EXPECT_EQ(int8["source"]["converter"]["tensors"]["input"]["shape_signature"], nlohmann::json::parse("[-1, 32, 32, 3]"));
+}
+
+TEST_F(TensorFlowCli, TensorFlowAndOpenVinoRunEveryFileAgainstTheReferenceInItsOwnLayout) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const auto rows = verify({(exports_ / "mobilenet_v2.savedmodel").string(), (exports_ / "mobilenet_v2.tflite").string(),
+                            (exports_ / "mobilenet_v2-fp16.tflite").string(),
+                            (exports_ / "mobilenet_v2-int8.tflite").string()},
+                           dir_->path() / "v1", 0);
+  for (const auto& key : std::vector<std::pair<std::string, std::string>>{
+           {"mobilenet_v2.savedmodel", "tensorflow"},
+           {"mobilenet_v2.savedmodel", "openvino"},
+           {"mobilenet_v2.tflite", "openvino"},
+           {"mobilenet_v2-fp16.tflite", "openvino"},
+           {"mobilenet_v2-int8.tflite", "openvino"}}) {
+    SCOPED_TRACE(key.first + " in " + key.second);
+    ASSERT_TRUE(rows.contains(key));
+    const auto& row = rows.at(key);
+    EXPECT_EQ(row["status"], "pass") << row.dump();
+  }
+  // FP32 files compute the reference's function.
+  EXPECT_LT(rows.at({"mobilenet_v2.savedmodel", "tensorflow"})["max_abs_diff"].get<double>(), 1e-4);
+  EXPECT_LT(rows.at({"mobilenet_v2.tflite", "openvino"})["max_abs_diff"].get<double>(), 1e-4);
+  // TensorFlow does not load TFLite (no backend claims what it cannot read).
+  EXPECT_FALSE(rows.contains({"mobilenet_v2.tflite", "tensorflow"}));
+  // The INT8 file ran integer kernels (else the worker fails it as "fell back to float").
+  EXPECT_NE(rows.at({"mobilenet_v2-int8.tflite", "openvino"})["executed"]["precision"], "fp32");
+
+  // Each worker fed the file NHWC, transposed from the NCHW tensors before loading.
+  const auto result = nlohmann::json::parse(
+      read_file_text(dir_->path() / "v1" / "workers" / "mobilenet_v2.savedmodel__tensorflow" / "result.json"));
+  EXPECT_EQ(result["input"]["layout"], "NHWC");
+  EXPECT_EQ(result["input"]["tensors_layout"], "NCHW");
+  EXPECT_EQ(result["input"]["transposed"], true);
+  EXPECT_EQ(result["settings"]["intra_op_parallelism_threads"], 1);
+  EXPECT_EQ(result["settings"]["onednn"], true);
+  EXPECT_EQ(result["executed"]["precision"], "fp32");
+}
+
+TEST_F(TensorFlowCli, ACorruptTfliteAndATruncatedSavedModelAreNamedFailuresAndTheRestPasses) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const fs::path bad = dir_->path() / "bad";
+  fs::create_directories(bad);
+  // A .tflite cut in half, with the good file's sidecar.
+  std::vector<std::uint8_t> bytes = read_file_bytes(exports_ / "mobilenet_v2.tflite");
+  bytes.resize(bytes.size() / 2);
+  testutil::write_bytes(bad / "cut.tflite", bytes);
+  fs::copy_file(exports_ / "mobilenet_v2.tflite.json", bad / "cut.tflite.json");
+  // A SavedModel whose saved_model.pb is truncated.
+  fs::copy(exports_ / "mobilenet_v2.savedmodel", bad / "cut.savedmodel", fs::copy_options::recursive);
+  fs::copy_file(exports_ / "mobilenet_v2.savedmodel.json", bad / "cut.savedmodel.json");
+  bytes = read_file_bytes(bad / "cut.savedmodel" / "saved_model.pb");
+  bytes.resize(bytes.size() / 3);
+  testutil::write_bytes(bad / "cut.savedmodel" / "saved_model.pb", bytes);
+
+  const auto rows = verify({(bad / "cut.tflite").string(), (bad / "cut.savedmodel").string(),
+                            (exports_ / "mobilenet_v2.savedmodel").string()},
+                           dir_->path() / "v2", 6);
+  for (const auto& key : std::vector<std::pair<std::string, std::string>>{{"cut.tflite", "openvino"},
+                                                                         {"cut.savedmodel", "tensorflow"},
+                                                                         {"cut.savedmodel", "openvino"}}) {
+    SCOPED_TRACE(key.first + " in " + key.second);
+    ASSERT_TRUE(rows.contains(key));
+    const auto& row = rows.at(key);
+    EXPECT_NE(row["status"], "pass") << row.dump();
+    EXPECT_TRUE(contains(row.dump(), key.first)) << "the failure names the file: " << row.dump();
+  }
+  EXPECT_TRUE(contains(rows.at({"cut.savedmodel", "tensorflow"}).dump(), "cannot load this SavedModel"))
+      << rows.at({"cut.savedmodel", "tensorflow"}).dump();
+  EXPECT_EQ(rows.at({"mobilenet_v2.savedmodel", "tensorflow"})["status"], "pass");
+  EXPECT_EQ(rows.at({"mobilenet_v2.savedmodel", "openvino"})["status"], "pass");
+}
+
+TEST_F(TensorFlowCli, AMissingTensorFlowCostsOnlyItsVariants) {
+  const fs::path out = dir_->path() / "no-tf";
+  ::setenv("INFERBENCH_TF_PYTHON", (dir_->path() / "no-such-python").c_str(), 1);
+  const auto r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format",
+                          "onnx,savedmodel,tflite"});
+  ::unsetenv("INFERBENCH_TF_PYTHON");
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;  // finished, some variants failed
+  EXPECT_TRUE(fs::is_regular_file(out / "mobilenet_v2.onnx"));
+  EXPECT_FALSE(fs::exists(out / "mobilenet_v2.savedmodel"));
+  EXPECT_FALSE(fs::exists(out / "mobilenet_v2.tflite"));
+  EXPECT_TRUE(contains(r.err, "TensorFlow's converter")) << r.err;
+  EXPECT_TRUE(contains(r.err, "no-such-python")) << r.err;
+}
+
+// A bad option value is the worker's usage error (exit 2, naming the key and
+// the values it takes), recorded in that row; verify finishes (exit 6).
+TEST_F(TensorFlowCli, ABadTensorFlowOptionIsANamedUsageErrorOfItsRow) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const fs::path out = dir_->path() / "v3";
+  const auto r = run_cli({"--quiet", "verify", (exports_ / "mobilenet_v2.savedmodel").string(), "--checkpoint",
+                          checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(), "--backends",
+                          "tensorflow", "--option", "tensorflow:onednn=2"});
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+  const auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
+  ASSERT_EQ(j["results"].size(), 1U);
+  const std::string reason = j["results"][0].value("reason", "");
+  EXPECT_TRUE(contains(reason, "status 2")) << reason;
+  EXPECT_TRUE(contains(reason, "onednn")) << reason;
+  EXPECT_TRUE(contains(reason, "1, 0") || contains(reason, "1|0")) << reason;
+}
+
+}  // namespace
+}  // namespace inferbench
