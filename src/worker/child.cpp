@@ -142,7 +142,7 @@ int run_job(const fs::path& job_file) {
   // images transposed here, once, before the model is loaded, so no timed call
   // ever includes a transpose, and every format sees the same pixels.
   const std::string given_layout = tensors.preprocess.layout == data::Layout::kNHWC ? "NHWC" : "NCHW";
-  data::to_layout(tensors, data::parse_layout(artifact.layout == "NHWC" ? "nhwc" : "nchw"));
+  data::to_layout(tensors, artifact.layout == "NHWC" ? data::Layout::kNHWC : data::Layout::kNCHW);
   const auto& shape = tensors.x.shape;  // [N, C, H, W] or [N, H, W, C]
   const bool nhwc = tensors.preprocess.layout == data::Layout::kNHWC;
   const nlohmann::json input_note{{"layout", artifact.layout},
