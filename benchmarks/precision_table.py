@@ -16,12 +16,16 @@ import subprocess
 import sys
 
 
+def load_study(exe: str, db: str, study: str) -> dict:
+    """The study as the tool exports it (`results export --format json`): its figures, not ours."""
+    return json.loads(subprocess.check_output([exe, "results", "--db", db, "export", study, "--format", "json"]))
+
+
 def main() -> int:
     if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
-    exe, db, study = sys.argv[1:]
-    data = json.loads(subprocess.check_output([exe, "results", "--db", db, "export", study, "--format", "json"]))
+    data = load_study(*sys.argv[1:])
     rows = {}  # (model, artifact, backend) -> precision -> {"b1": result, "b32": result}
     for run in data["runs"]:
         if run["status"] != "ok":

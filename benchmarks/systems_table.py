@@ -10,20 +10,20 @@ the file (LibTorch on the checkpoint, TorchScript, ONNX Runtime, OpenVINO on
 its IR, OpenCV DNN, TensorFlow on the SavedModel, OpenVINO on the SavedModel
 and .tflite, ...), the median latency at batch 1 with its 95% CI, images/s at
 batch 32 (the tool's own: images over the run's wall time) and the median time
-of one batch of 32 with its 95% CI, and top-1 from verify. Only runs with status ok are shown; a system with no ok
+of one batch of 32 with its 95% CI, the precision the runtime says it executed,
+and top-1 from verify. Only runs with status ok are shown; a system with no ok
 run is listed with the reason of its first failed one.
 """
-import json
-import subprocess
 import sys
+
+from precision_table import load_study
 
 
 def main() -> int:
     if len(sys.argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
-    exe, db, study = sys.argv[1:]
-    data = json.loads(subprocess.check_output([exe, "results", "--db", db, "export", study, "--format", "json"]))
+    data = load_study(*sys.argv[1:])
     rows = {}  # (model, backend, artifact) -> {"b1": result, "b32": result, "failed": reason}
     for run in data["runs"]:
         r = run["result"]
@@ -38,19 +38,21 @@ def main() -> int:
         elif r["scenario"] == "batch" and r["batch"] == 32:
             slot["b32"] = r
     print("| model | backend | file | median ms, batch 1 [95% CI] | img/s, batch 32 | ms per batch of 32 [95% CI] "
-          "| top-1 |")
-    print("|---|---|---|---:|---:|---:|---:|")
+          "| ran | top-1 |")
+    print("|---|---|---|---:|---:|---:|---|---:|")
     for (model, backend, artifact), slot in sorted(rows.items()):
         b1, b32 = slot.get("b1"), slot.get("b32")
         if not b1 and not b32:
-            print(f"| {model} | {backend} | {artifact} | {slot.get('failed', '-')} | - | - | - |")
+            print(f"| {model} | {backend} | {artifact} | {slot.get('failed', '-')} | - | - | - | - |")
             continue
         latency = f"{b1['median']:.3f} [{b1['ci_lo']:.3f}, {b1['ci_hi']:.3f}]" if b1 else "-"
         ips = f"{b32['throughput']:.0f}" if b32 and b32.get("throughput") else "-"
         call = f"{b32['median']:.2f} [{b32['ci_lo']:.2f}, {b32['ci_hi']:.2f}]" if b32 else "-"
-        verify = (b1 or b32)["summary"].get("verify") or {}
+        summary = (b1 or b32)["summary"]
+        ran = (summary.get("executed") or {}).get("precision", "?")
+        verify = summary.get("verify") or {}
         top1 = f"{100 * verify['top1']:.2f}%" if "top1" in verify else "-"
-        print(f"| {model} | {backend} | {artifact} | {latency} | {ips} | {call} | {top1} |")
+        print(f"| {model} | {backend} | {artifact} | {latency} | {ips} | {call} | {ran} | {top1} |")
     return 0
 
 
