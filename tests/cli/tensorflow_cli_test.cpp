@@ -207,5 +207,53 @@ TEST_F(TensorFlowCli, ABadTensorFlowOptionIsANamedUsageErrorOfItsRow) {
   EXPECT_TRUE(contains(reason, "1, 0") || contains(reason, "1|0")) << reason;
 }
 
+// Calibration images of another size than the model's: the INT8 .tflite is a
+// usage error naming the fix (exit 2), as for the ONNX INT8 route.
+TEST_F(TensorFlowCli, Int8CalibrationOfAnotherSizeIsANamedUsageError) {
+  const fs::path small = testutil::write_split_tensors(dir_->path() / "cal-24", 8, 24, 3, 5);
+  const auto r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", (dir_->path() / "e-bad").string(),
+                          "--format", "tflite-int8", "--calibration", small.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_TRUE(contains(r.err, "TFLite INT8") || contains(r.err, "calibration images")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--size 32")) << r.err;
+  EXPECT_FALSE(fs::exists(dir_->path() / "e-bad" / "mobilenet_v2-int8.tflite"));
+}
+
+// inter_op_threads below 1 is that row's usage error, naming the key.
+TEST_F(TensorFlowCli, InterOpThreadsBelowOneIsANamedUsageErrorOfItsRow) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const fs::path out = dir_->path() / "v4";
+  const auto r = run_cli({"--quiet", "verify", (exports_ / "mobilenet_v2.savedmodel").string(), "--checkpoint",
+                          checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(), "--backends",
+                          "tensorflow", "--option", "tensorflow:inter_op_threads=0"});
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+  const auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
+  ASSERT_EQ(j["results"].size(), 1U);
+  const std::string reason = j["results"][0].value("reason", "");
+  EXPECT_TRUE(contains(reason, "status 2")) << reason;
+  EXPECT_TRUE(contains(reason, "inter_op_threads")) << reason;
+}
+
+// No TensorFlow library where the build expects it: the backend is listed
+// unavailable with the path and the fix, and its rows say so (never a crash).
+TEST_F(TensorFlowCli, AMissingTensorFlowLibraryMakesTheBackendUnavailableWithTheReason) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const std::string missing = (dir_->path() / "no-libtensorflow_cc.so.2").string();
+  ::setenv("INFERBENCH_TF_LIBRARY", missing.c_str(), 1);
+  const auto listed = run_cli({"backends"});
+  const fs::path out = dir_->path() / "v5";
+  const auto r = run_cli({"--quiet", "verify", (exports_ / "mobilenet_v2.savedmodel").string(), "--checkpoint",
+                          checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(), "--backends",
+                          "tensorflow"});
+  ::unsetenv("INFERBENCH_TF_LIBRARY");
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(contains(listed.out, "no TensorFlow C API library at '" + missing + "'")) << listed.out;
+  EXPECT_TRUE(contains(listed.out, "scripts/install_sdks.sh")) << listed.out;
+  const auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
+  ASSERT_EQ(j["results"].size(), 1U) << r.out << r.err;
+  EXPECT_EQ(j["results"][0]["status"], "unavailable");
+  EXPECT_TRUE(contains(j["results"][0].value("reason", ""), missing));
+}
+
 }  // namespace
 }  // namespace inferbench
