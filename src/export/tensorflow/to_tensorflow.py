@@ -180,7 +180,13 @@ def build_keras(model_path, onnx, numpy_helper, np, keras):
                     raise Unsupported(f"Reshape to {target} (only N x -1)")
             if len(shape) == 4 and (shape[1] != 1 or shape[2] != 1):
                 raise Unsupported(f"{op} of a {shape[1]} x {shape[2]} feature map (NCHW and NHWC orders differ)")
-            y = keras.layers.Flatten(name=lname)(x)
+            if len(shape) == 4:
+                # N x 1 x 1 x C -> N x C as a squeeze of the two unit axes: a static op. Flatten
+                # of a dynamic batch becomes SHAPE, STRIDED_SLICE, PACK and RESHAPE in TFLite,
+                # which XNNPACK does not take, splitting its graph in two around them.
+                y = keras.layers.Lambda(lambda v: keras.ops.squeeze(v, axis=(1, 2)), name=lname)(x)
+            else:
+                y = keras.layers.Flatten(name=lname)(x)
         elif op == "Gemm":
             x = get(n.input[0])
             wt = consts[n.input[1]].astype(np.float32)
