@@ -44,6 +44,17 @@ if(EXISTS "${INFERBENCH_DEPS_DIR}/sdk-paths.cmake")
   include("${INFERBENCH_DEPS_DIR}/sdk-paths.cmake")
 endif()
 
+# inferbench_cache_default(<var> PATH|FILEPATH <default> <doc>): a cache entry
+# that starts at <default> (the installer's path) and follows it when it moves
+# (e.g. INFERBENCH_DEPS_DIR changed), unless the user set it to something else.
+function(inferbench_cache_default var type default doc)
+  set(${var} "${default}" CACHE ${type} "${doc}")
+  if(DEFINED _INFERBENCH_${var}_DEFAULT AND "${${var}}" STREQUAL "${_INFERBENCH_${var}_DEFAULT}")
+    set(${var} "${default}" CACHE ${type} "${doc}" FORCE)
+  endif()
+  set(_INFERBENCH_${var}_DEFAULT "${default}" CACHE INTERNAL "")
+endfunction()
+
 # ---------------------------------------------------------------- ONNX Runtime
 set(INFERBENCH_HAVE_ONNXRUNTIME OFF)
 set(INFERBENCH_ONNXRUNTIME_REASON "")
@@ -53,13 +64,8 @@ if(INFERBENCH_SDK_ONNXRUNTIME_ROOT)
 else()
   set(_ort_default "${INFERBENCH_DEPS_DIR}/onnxruntime")
 endif()
-set(ONNXRUNTIME_ROOT "${_ort_default}" CACHE PATH
+inferbench_cache_default(ONNXRUNTIME_ROOT PATH "${_ort_default}"
     "ONNX Runtime root (include/ with onnxruntime_cxx_api.h, lib/ with libonnxruntime.so)")
-# Follow the default when it moves (e.g. INFERBENCH_DEPS_DIR changed) unless the user set it.
-if(DEFINED _INFERBENCH_ORT_ROOT_DEFAULT AND "${ONNXRUNTIME_ROOT}" STREQUAL "${_INFERBENCH_ORT_ROOT_DEFAULT}")
-  set(ONNXRUNTIME_ROOT "${_ort_default}" CACHE PATH "ONNX Runtime root" FORCE)
-endif()
-set(_INFERBENCH_ORT_ROOT_DEFAULT "${_ort_default}" CACHE INTERNAL "")
 
 if(NOT INFERBENCH_WITH_ONNXRUNTIME)
   set(INFERBENCH_ONNXRUNTIME_REASON "disabled by INFERBENCH_WITH_ONNXRUNTIME=OFF")
@@ -169,11 +175,8 @@ else()
     set(_tf_default "${INFERBENCH_DEPS_DIR}/tf-venv/lib/python3/site-packages/tensorflow")
   endif()
 endif()
-set(TENSORFLOW_ROOT "${_tf_default}" CACHE PATH "The tensorflow-cpu wheel's tensorflow/ folder (include/, libtensorflow_cc.so.2)")
-if(DEFINED _INFERBENCH_TF_ROOT_DEFAULT AND "${TENSORFLOW_ROOT}" STREQUAL "${_INFERBENCH_TF_ROOT_DEFAULT}")
-  set(TENSORFLOW_ROOT "${_tf_default}" CACHE PATH "The tensorflow-cpu wheel's tensorflow/ folder" FORCE)
-endif()
-set(_INFERBENCH_TF_ROOT_DEFAULT "${_tf_default}" CACHE INTERNAL "")
+inferbench_cache_default(TENSORFLOW_ROOT PATH "${_tf_default}"
+    "The tensorflow-cpu wheel's tensorflow/ folder (include/, libtensorflow_cc.so.2)")
 set(INFERBENCH_TENSORFLOW_LIBRARY "${TENSORFLOW_ROOT}/libtensorflow_cc.so.2")
 if(INFERBENCH_SDK_TF_VERSION)
   set(INFERBENCH_TENSORFLOW_VERSION "${INFERBENCH_SDK_TF_VERSION}")
@@ -195,6 +198,54 @@ else()
   message(STATUS "TensorFlow C API: not used - ${INFERBENCH_TENSORFLOW_REASON}")
 endif()
 
+# ---------------------------------------------------------------------- LiteRT
+# The interpreter of the PyPI wheel ai-edge-litert (scripts/install_sdks.sh puts
+# it in .deps/tf-venv), run by the litert backend in embedded CPython: the
+# system's libpython for embedding (Debian: libpython3-dev; target
+# inferbench_python_embed), and the venv's site-packages, which must be for the
+# same Python minor version (their extension modules are built for it).
+# -DLITERT_SITE=<site-packages> names another.
+#   INFERBENCH_LITERT_REASON, INFERBENCH_LITERT_SITE, INFERBENCH_LITERT_VERSION
+option(INFERBENCH_WITH_LITERT "Use LiteRT (ai-edge-litert in embedded Python) if found" ON)
+set(INFERBENCH_LITERT_REASON "")
+if(INFERBENCH_SDK_LITERT_ROOT)
+  get_filename_component(_litert_default "${INFERBENCH_SDK_LITERT_ROOT}" DIRECTORY)
+else()
+  file(GLOB _litert_globbed "${INFERBENCH_DEPS_DIR}/tf-venv/lib/python3*/site-packages")
+  list(GET _litert_globbed 0 _litert_default)
+  if(NOT _litert_default)
+    set(_litert_default "${INFERBENCH_DEPS_DIR}/tf-venv/lib/python3/site-packages")
+  endif()
+endif()
+inferbench_cache_default(LITERT_SITE PATH "${_litert_default}"
+    "site-packages holding ai_edge_litert (the litert backend's default)")
+set(INFERBENCH_LITERT_SITE "${LITERT_SITE}")
+if(INFERBENCH_SDK_LITERT_VERSION)
+  set(INFERBENCH_LITERT_VERSION "${INFERBENCH_SDK_LITERT_VERSION}")
+else()
+  set(INFERBENCH_LITERT_VERSION "2.3.0")
+endif()
+if(NOT INFERBENCH_WITH_LITERT)
+  set(INFERBENCH_LITERT_REASON "disabled by INFERBENCH_WITH_LITERT=OFF")
+else()
+  find_package(Python3 COMPONENTS Development.Embed QUIET)
+  string(REGEX MATCH "python3\\.[0-9]+" _litert_venv_python "${LITERT_SITE}")
+  if(NOT Python3_Development.Embed_FOUND)
+    set(INFERBENCH_LITERT_REASON "no libpython for embedding found (Debian: apt-get install libpython3-dev)")
+  elseif(_litert_venv_python AND NOT _litert_venv_python STREQUAL "python${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}")
+    set(INFERBENCH_LITERT_REASON
+        "LITERT_SITE=${LITERT_SITE} is for ${_litert_venv_python}, the embedded Python is ${Python3_VERSION} (make the venv with the system's python3)")
+  elseif(NOT TARGET inferbench_python_embed)
+    add_library(inferbench_python_embed INTERFACE)
+    target_link_libraries(inferbench_python_embed INTERFACE Python3::Python)
+  endif()
+endif()
+if(TARGET inferbench_python_embed)
+  message(STATUS "LiteRT: ai-edge-litert ${INFERBENCH_LITERT_VERSION} in embedded Python ${Python3_VERSION} (${LITERT_SITE})")
+else()
+  message(STATUS "LiteRT: not used - ${INFERBENCH_LITERT_REASON}")
+endif()
+
 # --------------------------------------------------------------------- ECharts
 # echarts.min.js is embedded into the binary (src/report); without it the build
 # still works and `inferbench report` writes Markdown and CSV but no HTML.
@@ -206,13 +257,8 @@ if(INFERBENCH_SDK_ECHARTS_JS)
 else()
   set(_echarts_default "${INFERBENCH_DEPS_DIR}/npm/node_modules/echarts/dist/echarts.min.js")
 endif()
-set(INFERBENCH_ECHARTS_JS "${_echarts_default}" CACHE FILEPATH
+inferbench_cache_default(INFERBENCH_ECHARTS_JS FILEPATH "${_echarts_default}"
     "Apache ECharts' dist/echarts.min.js, inlined into the HTML report")
-# Follow the default when it moves unless the user set the path.
-if(DEFINED _INFERBENCH_ECHARTS_DEFAULT AND "${INFERBENCH_ECHARTS_JS}" STREQUAL "${_INFERBENCH_ECHARTS_DEFAULT}")
-  set(INFERBENCH_ECHARTS_JS "${_echarts_default}" CACHE FILEPATH "Apache ECharts' dist/echarts.min.js" FORCE)
-endif()
-set(_INFERBENCH_ECHARTS_DEFAULT "${_echarts_default}" CACHE INTERNAL "")
 if(EXISTS "${INFERBENCH_ECHARTS_JS}")
   set(INFERBENCH_HAVE_ECHARTS ON)
   set(INFERBENCH_ECHARTS_VERSION "unknown")

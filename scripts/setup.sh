@@ -28,7 +28,7 @@ packages=(
   libonnx-dev libprotobuf-dev maven
   libtorch-dev libopenblas0-openmp
   libgtest-dev libbenchmark-dev
-  python3 python3-venv python3-numpy python3-torch python3-torchvision
+  python3 python3-venv libpython3-dev python3-numpy python3-torch python3-torchvision
   chromium
   clang libclang-rt-14-dev
 )

@@ -20,6 +20,7 @@ BackendInfo onnxruntime_backend_info();
 BackendInfo openvino_backend_info();
 BackendInfo opencv_dnn_backend_info();
 BackendInfo tensorflow_backend_info();
+BackendInfo litert_backend_info();
 BackendInfo fault_backend_info();
 
 namespace {
@@ -32,6 +33,7 @@ std::vector<BackendInfo> make_registry() {
       openvino_backend_info(),     //
       opencv_dnn_backend_info(),   //
       tensorflow_backend_info(),   //
+      litert_backend_info(),       //
   };
   // Test doubles (crash, hang, out of memory, sleep) only when asked for.
   const char* test = std::getenv("INFERBENCH_TEST_BACKENDS");

@@ -165,7 +165,7 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   EXPECT_TRUE(backends_ok.count("libtorch") && backends_ok.count("onnxruntime"))
       << "ok runs in: " << backends_ok.size() << " backends; the others:\n" << not_ok;
   // TensorFlow's formats in the matrix: every model's SavedModel in the TF C API
-  // backend and in OpenVINO, its .tflite in OpenVINO.
+  // backend and in OpenVINO, its .tflite in LiteRT and in OpenVINO.
   std::set<std::string> tf_ok;
   for (const auto& r : store.runs(studies[0].id)) {
     if (r.status == results::RunStatus::kOk && (r.result.artifact.find(".savedmodel") != std::string::npos ||
@@ -177,6 +177,7 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
     EXPECT_TRUE(tf_ok.count(m + " tensorflow " + m + ".savedmodel")) << m << ":\n" << not_ok;
     EXPECT_TRUE(tf_ok.count(m + " openvino " + m + ".savedmodel")) << m << ":\n" << not_ok;
     EXPECT_TRUE(tf_ok.count(m + " openvino " + m + ".tflite")) << m << ":\n" << not_ok;
+    EXPECT_TRUE(tf_ok.count(m + " litert " + m + ".tflite")) << m << ":\n" << not_ok;
   }
   // The precision axis: every model's INT8 export measured in ONNX Runtime
   // and OpenVINO, and each of them ran integer kernels (a fallback to float

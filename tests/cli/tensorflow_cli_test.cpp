@@ -1,11 +1,13 @@
 // TensorFlow's formats end to end through the binary (issue 14): `export`
 // writes a SavedModel folder and .tflite files (FP32, FP16 weights,
 // calibrated full-integer INT8) from the same checkpoint, NHWC; `verify` runs
-// them in the `tensorflow` backend (TF C API) and in OpenVINO's TensorFlow
-// and TFLite readers against the LibTorch reference, each worker transposing
+// them in the `tensorflow` backend (TF C API), the `litert` backend (LiteRT's
+// interpreter in embedded Python) and in OpenVINO's TensorFlow and TFLite
+// readers against the LibTorch reference, each worker transposing
 // the NCHW test tensors to the file's layout before loading it; a corrupt
 // .tflite and a truncated SavedModel are named failures in their own workers
-// while the other rows pass; a missing TensorFlow costs only its variants.
+// while the other rows pass; a missing TensorFlow costs only its variants; a
+// LiteRT that dies inside a run is that row's recorded crash.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -54,7 +56,7 @@ class TensorFlowCli : public ::testing::Test {
     std::vector<std::string> a{"--quiet", "verify"};
     a.insert(a.end(), files.begin(), files.end());
     a.insert(a.end(), {"--checkpoint", checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(),
-                       "--backends", "tensorflow,openvino"});
+                       "--backends", "tensorflow,openvino,litert"});
     const auto r = run_cli(a);
     EXPECT_EQ(r.exit_code, expect_exit) << r.out << r.err;
     const auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
@@ -117,12 +119,30 @@ TEST_F(TensorFlowCli, TensorFlowAndOpenVinoRunEveryFileAgainstTheReferenceInItsO
            {"mobilenet_v2.savedmodel", "openvino"},
            {"mobilenet_v2.tflite", "openvino"},
            {"mobilenet_v2-fp16.tflite", "openvino"},
-           {"mobilenet_v2-int8.tflite", "openvino"}}) {
+           {"mobilenet_v2-int8.tflite", "openvino"},
+           {"mobilenet_v2.tflite", "litert"},
+           {"mobilenet_v2-fp16.tflite", "litert"},
+           {"mobilenet_v2-int8.tflite", "litert"}}) {
     SCOPED_TRACE(key.first + " in " + key.second);
     ASSERT_TRUE(rows.contains(key));
     const auto& row = rows.at(key);
     EXPECT_EQ(row["status"], "pass") << row.dump();
   }
+  // LiteRT computes the reference's function from the FP32 file, through XNNPACK,
+  // and the INT8 file's convolutions in int8 (its own evidence: operand types and
+  // the ops the delegate took).
+  EXPECT_LT(rows.at({"mobilenet_v2.tflite", "litert"})["max_abs_diff"].get<double>(), 1e-4);
+  const auto& lf = rows.at({"mobilenet_v2.tflite", "litert"})["executed"];
+  EXPECT_EQ(lf["precision"], "fp32") << lf.dump();
+  EXPECT_EQ(lf["delegate"], "XNNPACK") << lf.dump();
+  EXPECT_EQ(lf["ops_delegated"], lf["ops"]) << lf.dump();
+  const auto& l16 = rows.at({"mobilenet_v2-fp16.tflite", "litert"})["executed"];
+  EXPECT_EQ(l16["precision"], "fp32") << l16.dump();
+  EXPECT_TRUE(contains(l16.value("note", ""), "FP16 weights, FP32 compute")) << l16.dump();
+  const auto& l8 = rows.at({"mobilenet_v2-int8.tflite", "litert"})["executed"];
+  EXPECT_EQ(l8["precision"], "int8") << l8.dump();
+  EXPECT_EQ(l8["float_compute_ops"], 0) << l8.dump();
+  EXPECT_GT(l8["integer_compute_ops"].get<int>(), 10) << l8.dump();
   // FP32 files compute the reference's function.
   EXPECT_LT(rows.at({"mobilenet_v2.savedmodel", "tensorflow"})["max_abs_diff"].get<double>(), 1e-4);
   EXPECT_LT(rows.at({"mobilenet_v2.tflite", "openvino"})["max_abs_diff"].get<double>(), 1e-4);
@@ -140,6 +160,13 @@ TEST_F(TensorFlowCli, TensorFlowAndOpenVinoRunEveryFileAgainstTheReferenceInItsO
   EXPECT_EQ(result["settings"]["intra_op_parallelism_threads"], 1);
   EXPECT_EQ(result["settings"]["onednn"], true);
   EXPECT_EQ(result["executed"]["precision"], "fp32");
+  const auto lite = nlohmann::json::parse(
+      read_file_text(dir_->path() / "v1" / "workers" / "mobilenet_v2.tflite__litert" / "result.json"));
+  EXPECT_EQ(lite["input"]["layout"], "NHWC");
+  EXPECT_EQ(lite["input"]["transposed"], true);
+  EXPECT_EQ(lite["settings"]["num_threads"], 1);
+  EXPECT_EQ(lite["settings"]["xnnpack"], true);
+  EXPECT_EQ(lite["settings"]["litert_version"], "2.3.0");
 }
 
 TEST_F(TensorFlowCli, ACorruptTfliteAndATruncatedSavedModelAreNamedFailuresAndTheRestPasses) {
@@ -162,6 +189,7 @@ TEST_F(TensorFlowCli, ACorruptTfliteAndATruncatedSavedModelAreNamedFailuresAndTh
                             (exports_ / "mobilenet_v2.savedmodel").string()},
                            dir_->path() / "v2", 6);
   for (const auto& key : std::vector<std::pair<std::string, std::string>>{{"cut.tflite", "openvino"},
+                                                                         {"cut.tflite", "litert"},
                                                                          {"cut.savedmodel", "tensorflow"},
                                                                          {"cut.savedmodel", "openvino"}}) {
     SCOPED_TRACE(key.first + " in " + key.second);
@@ -172,6 +200,9 @@ TEST_F(TensorFlowCli, ACorruptTfliteAndATruncatedSavedModelAreNamedFailuresAndTh
   }
   EXPECT_TRUE(contains(rows.at({"cut.savedmodel", "tensorflow"}).dump(), "cannot load this SavedModel"))
       << rows.at({"cut.savedmodel", "tensorflow"}).dump();
+  EXPECT_TRUE(contains(rows.at({"cut.tflite", "litert"}).dump(), "LiteRT 2.3.0 cannot load it"))
+      << rows.at({"cut.tflite", "litert"}).dump();
+  EXPECT_TRUE(contains(rows.at({"cut.tflite", "litert"}).dump(), "status 3")) << rows.at({"cut.tflite", "litert"}).dump();
   EXPECT_EQ(rows.at({"mobilenet_v2.savedmodel", "tensorflow"})["status"], "pass");
   EXPECT_EQ(rows.at({"mobilenet_v2.savedmodel", "openvino"})["status"], "pass");
 }
@@ -253,6 +284,120 @@ TEST_F(TensorFlowCli, AMissingTensorFlowLibraryMakesTheBackendUnavailableWithThe
   ASSERT_EQ(j["results"].size(), 1U) << r.out << r.err;
   EXPECT_EQ(j["results"][0]["status"], "unavailable");
   EXPECT_TRUE(contains(j["results"][0].value("reason", ""), missing));
+}
+
+// A fake ai_edge_litert ahead of the real site-packages (for numpy): it loads
+// like LiteRT and kills its own process on the second invoke, so the worker
+// dies of SIGSEGV in the middle of the split. The row is a recorded crash with
+// the signal; the file's other rows are unaffected.
+TEST_F(TensorFlowCli, ALiteRtThatDiesMidRunIsARecordedCrashOfItsRow) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const fs::path fake = dir_->path() / "fake-site";
+  fs::create_directories(fake / "ai_edge_litert");
+  testutil::write_text(fake / "ai_edge_litert" / "__init__.py", "__version__ = '2.3.0'\n");
+  testutil::write_text(fake / "ai_edge_litert" / "interpreter.py", R"(import enum, os, signal
+import numpy as np
+class OpResolverType(enum.Enum):
+    AUTO = 0
+    BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+class Interpreter:
+    def __init__(self, model_path=None, num_threads=None, experimental_op_resolver_type=None):
+        self.calls = 0
+    def get_input_details(self):
+        return [{"name": "x", "index": 0, "shape": np.array([1, 32, 32, 3]),
+                 "shape_signature": np.array([-1, 32, 32, 3]), "dtype": np.float32}]
+    def get_output_details(self):
+        return [{"name": "y", "index": 1, "shape": np.array([1, 10]), "dtype": np.float32}]
+    def resize_tensor_input(self, index, shape, strict=False):
+        self.n = shape[0]
+    def allocate_tensors(self):
+        pass
+    def set_tensor(self, index, value):
+        pass
+    def invoke(self):
+        self.calls += 1
+        if self.calls == 2:
+            os.kill(os.getpid(), signal.SIGSEGV)
+    def get_tensor(self, index):
+        return np.zeros((self.n, 10), np.float32)
+)");
+  const std::string site = fake.string() + ":" + INFERBENCH_TEST_LITERT_SITE;
+  ::setenv("INFERBENCH_LITERT_SITE", site.c_str(), 1);
+  const fs::path out = dir_->path() / "v6";
+  const auto r = run_cli({"--quiet", "verify", (exports_ / "mobilenet_v2.tflite").string(), "--checkpoint",
+                          checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(), "--backends",
+                          "litert,openvino", "--batch", "8"});
+  ::unsetenv("INFERBENCH_LITERT_SITE");
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+  const auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
+  std::map<std::string, nlohmann::json> by_backend;
+  for (const auto& row : j["results"]) by_backend[row["backend"]] = row;
+  ASSERT_TRUE(by_backend.contains("litert")) << j.dump();
+  EXPECT_EQ(by_backend["litert"]["status"], "crashed") << by_backend["litert"].dump();
+  EXPECT_TRUE(contains(by_backend["litert"].dump(), "signal 11"))
+      << by_backend["litert"].dump();
+  EXPECT_EQ(by_backend["openvino"]["status"], "pass") << by_backend["openvino"].dump();
+}
+
+// LiteRT's built-in kernels instead of XNNPACK (xnnpack=0): the same function,
+// no delegate, said in the row; a bad value is that row's usage error.
+TEST_F(TensorFlowCli, XnnpackOffRunsLiteRtsOwnKernelsAndABadValueIsANamedUsageError) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const fs::path out = dir_->path() / "v7";
+  auto r = run_cli({"--quiet", "verify", (exports_ / "mobilenet_v2-int8.tflite").string(), "--checkpoint",
+                    checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(), "--backends",
+                    "litert", "--option", "litert:xnnpack=0"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
+  ASSERT_EQ(j["results"].size(), 1U);
+  EXPECT_EQ(j["results"][0]["status"], "pass") << j.dump();
+  EXPECT_EQ(j["results"][0]["executed"]["delegate_nodes"], 0) << j.dump();
+  EXPECT_EQ(j["results"][0]["executed"]["precision"], "int8") << j.dump();
+
+  r = run_cli({"--quiet", "verify", (exports_ / "mobilenet_v2.tflite").string(), "--checkpoint", checkpoint_.string(),
+               "--tensors", tensors_.string(), "--out", (dir_->path() / "v8").string(), "--backends", "litert",
+               "--option", "litert:xnnpack=yes"});
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+  j = nlohmann::json::parse(read_file_text(dir_->path() / "v8" / "verify.json"));
+  ASSERT_EQ(j["results"].size(), 1U);
+  const std::string reason = j["results"][0].value("reason", "");
+  EXPECT_TRUE(contains(reason, "status 2")) << reason;
+  EXPECT_TRUE(contains(reason, "xnnpack")) << reason;
+}
+
+// An FP32 .tflite described as INT8: LiteRT's own evidence (float32
+// convolutions) makes it a failed variant, "fell back to float", not a pass.
+TEST_F(TensorFlowCli, AnInt8TfliteThatRanFloatKernelsIsAFailedVariant) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const fs::path bad = dir_->path() / "fake-int8";
+  fs::create_directories(bad);
+  fs::copy_file(exports_ / "mobilenet_v2.tflite", bad / "float-int8.tflite");
+  fs::copy_file(exports_ / "mobilenet_v2-int8.tflite.json", bad / "float-int8.tflite.json");
+  const fs::path out = dir_->path() / "v9";
+  const auto r = run_cli({"--quiet", "verify", (bad / "float-int8.tflite").string(), "--checkpoint",
+                          checkpoint_.string(), "--tensors", tensors_.string(), "--out", out.string(), "--backends",
+                          "litert"});
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  const auto j = nlohmann::json::parse(read_file_text(out / "verify.json"));
+  ASSERT_EQ(j["results"].size(), 1U);
+  EXPECT_NE(j["results"][0]["status"], "pass") << j.dump();
+  EXPECT_TRUE(contains(j["results"][0].dump(), "fell back to float")) << j.dump();
+}
+
+// No ai_edge_litert in the site-packages named: unavailable with the path and the fix.
+TEST_F(TensorFlowCli, AMissingLiteRtMakesTheBackendUnavailableWithTheReason) {
+  const fs::path empty = dir_->path() / "empty-site";
+  fs::create_directories(empty);
+  ::setenv("INFERBENCH_LITERT_SITE", empty.c_str(), 1);
+  const auto listed = run_cli({"backends"});
+  ::unsetenv("INFERBENCH_LITERT_SITE");
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(contains(listed.out, "no ai_edge_litert package in INFERBENCH_LITERT_SITE='" + empty.string() + "'"))
+      << listed.out;
+  // Built as it should be, it lists the pinned version.
+  const auto ok = run_cli({"backends"});
+  EXPECT_TRUE(contains(ok.out, "litert")) << ok.out;
+  EXPECT_TRUE(contains(ok.out, "2.3.0")) << ok.out;
 }
 
 }  // namespace
