@@ -28,9 +28,24 @@
 // the JSON gives the median of those ratios and a bootstrap 95% CI. Both
 // sides share the process, the input buffer and the time slots, so the
 // process-to-process spread of this VM (30-40%) cancels out of the ratio.
+//
+//   --runtime litert (with --interleave only)  LiteRT's interpreter
+//                  (ai_edge_litert 2.3.0, num_threads N, XNNPACK) on a .tflite,
+//                  1xSxSx3: the bare side is a plain Python loop in the same
+//                  embedded interpreter the litert backend starts, each call
+//                  set_tensor, invoke, get_tensor timed with
+//                  time.perf_counter_ns (CLOCK_MONOTONIC, steady_clock's clock);
+//                  inferbench's side is the litert backend's infer() timed
+//                  from C++ as the worker times it. --control puts a second
+//                  bare loop (another interpreter on the same file) in its
+//                  place: what two instances differ by with no harness at all.
 #include <openvino/core/version.hpp>
 #include <openvino/openvino.hpp>
 #include <onnxruntime_cxx_api.h>
+
+#ifdef INFERBENCH_HARNESS_LITERT
+#include <Python.h>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <memory>
@@ -50,6 +65,9 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// A block of n timed bare calls in milliseconds: the C++ loop of time_calls, or
+// one a runtime times itself (LiteRT's Python loop).
+using BareBlock = std::function<std::vector<double>(int)>;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -134,6 +152,73 @@ std::function<void()> bare_ov(const std::string& path, std::vector<float>& input
   return [request] { request->infer(); };
 }
 
+#ifdef INFERBENCH_HARNESS_LITERT
+// The bare Python loop, in the embedded interpreter the litert backend started
+// (so after its load()): its own Interpreter on the same file, same settings.
+constexpr const char* kLiteRtBare = R"(
+import time
+import numpy as np
+from ai_edge_litert import interpreter as lrt
+
+class Bare:
+    def __init__(self, path, threads, x):
+        self.it = lrt.Interpreter(model_path=path, num_threads=threads)
+        self.i = self.it.get_input_details()[0]["index"]
+        self.o = self.it.get_output_details()[0]["index"]
+        self.it.resize_tensor_input(self.i, list(x.shape), strict=False)
+        self.it.allocate_tensors()
+        self.x = x
+
+    def block(self, n):
+        it, i, o, x, clock = self.it, self.i, self.o, self.x, time.perf_counter_ns
+        out = []
+        for _ in range(n):
+            t0 = clock()
+            it.set_tensor(i, x)
+            it.invoke()
+            it.get_tensor(o)
+            out.append((clock() - t0) / 1e6)
+        return out
+)";
+
+[[noreturn]] void python_failed(const char* what) {
+  PyErr_Print();
+  throw std::runtime_error(std::string("python: ") + what);
+}
+
+BareBlock bare_litert(const std::string& path, const std::vector<float>& input, std::int64_t size, int threads) {
+  const PyGILState_STATE g = PyGILState_Ensure();
+  PyObject* globals = PyDict_New();
+  PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+  PyObject* r = PyRun_String(kLiteRtBare, Py_file_input, globals, globals);
+  if (r == nullptr) python_failed("the bare loop's code");
+  Py_DECREF(r);
+  PyObject* np = PyImport_ImportModule("numpy");
+  if (np == nullptr) python_failed("import numpy");
+  PyObject* bytes = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(input.data()),
+                                              static_cast<Py_ssize_t>(input.size() * sizeof(float)));
+  PyObject* flat = PyObject_CallMethod(np, "frombuffer", "Os", bytes, "float32");
+  PyObject* x = flat != nullptr ? PyObject_CallMethod(flat, "reshape", "(LLLL)", 1LL, static_cast<long long>(size),
+                                                      static_cast<long long>(size), 3LL)
+                                : nullptr;
+  if (x == nullptr) python_failed("the input array");
+  PyObject* bare = PyObject_CallFunction(PyDict_GetItemString(globals, "Bare"), "siO", path.c_str(), threads, x);
+  if (bare == nullptr) python_failed("Bare(...)");
+  PyGILState_Release(g);
+  // Kept for the life of the process (the benchmark's).
+  return [bare](int n) {
+    const PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject* list = PyObject_CallMethod(bare, "block", "i", n);
+    if (list == nullptr) python_failed("Bare.block");
+    std::vector<double> ms(static_cast<std::size_t>(PyList_Size(list)));
+    for (std::size_t k = 0; k < ms.size(); ++k) ms[k] = PyFloat_AsDouble(PyList_GetItem(list, static_cast<Py_ssize_t>(k)));
+    Py_DECREF(list);
+    PyGILState_Release(gs);
+    return ms;
+  };
+}
+#endif
+
 double median_of(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -145,22 +230,29 @@ struct Interleaved {
   double ratio = 0, ratio_lo = 0, ratio_hi = 0;          // inferbench block / neighbouring bare blocks
 };
 
+// `block` calls of `call`, each timed, in milliseconds.
+std::vector<double> time_calls(const std::function<void()>& call, int block) {
+  std::vector<double> ms(static_cast<std::size_t>(block));
+  for (auto& m : ms) {
+    const auto s0 = Clock::now();
+    call();
+    m = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
+  }
+  return ms;
+}
+
+
 // bare, inferbench, bare, inferbench, ..., bare: blocks of `block` timed calls
 // after a warm-up of both, until `seconds` have passed.
-Interleaved measure_interleaved(const std::function<void()>& bare, const std::function<void()>& ours, int block,
-                                double seconds, double warmup_seconds) {
+Interleaved measure_interleaved(const BareBlock& bare, const BareBlock& ours, int block, double seconds,
+                                double warmup_seconds) {
   const auto w = Clock::now();
   for (int i = 0; i < 10 || seconds_since(w) < warmup_seconds; ++i) {
-    bare();
-    ours();
+    (void)bare(1);
+    (void)ours(1);
   }
-  auto time_block = [&](const std::function<void()>& call, std::vector<double>& all) {
-    std::vector<double> ms(static_cast<std::size_t>(block));
-    for (auto& m : ms) {
-      const auto s0 = Clock::now();
-      call();
-      m = std::chrono::duration<double, std::milli>(Clock::now() - s0).count();
-    }
+  auto time_block = [&](const BareBlock& timed, std::vector<double>& all) {
+    const std::vector<double> ms = timed(block);
     all.insert(all.end(), ms.begin(), ms.end());
     return median_of(ms);
   };
@@ -207,8 +299,12 @@ int main(int argc, char** argv) {
   int block = 50;
   app.add_flag("--interleave", interleave, "Also load it through inferbench's backend and alternate blocks (above)");
   app.add_option("--block", block, "Calls per block with --interleave")->check(CLI::Range(1, 1000000));
-  app.add_option("--runtime", runtime, "ort or ov")->required()->check(CLI::IsMember({"ort", "ov"}));
-  app.add_option("--model", model, "Model file (.onnx for ort; .xml or .onnx for ov)")->required()->check(CLI::ExistingFile);
+  bool control = false;
+  app.add_flag("--control", control, "litert: the other side is a second bare loop, not inferbench's backend");
+  app.add_option("--runtime", runtime, "ort, ov, or litert (--interleave only; built with the litert backend)")
+      ->required()
+      ->check(CLI::IsMember({"ort", "ov", "litert"}));
+  app.add_option("--model", model, "Model file (.onnx for ort; .xml or .onnx for ov; .tflite for litert)")->required()->check(CLI::ExistingFile);
   app.add_option("--size", size, "Input height = width")->check(CLI::Range(1, 8192));
   app.add_option("--threads", threads, "Intra-op threads (ort) / inference_num_threads (ov)")->check(CLI::Range(1, 1024));
   app.add_option("--seconds", seconds, "Timed seconds")->check(CLI::PositiveNumber);
@@ -217,24 +313,55 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "Seed of the random input");
   CLI11_PARSE(app, argc, argv);
 
-  const std::array<std::int64_t, 4> shape{1, 3, size, size};
+  // NCHW for ONNX Runtime and OpenVINO, NHWC for LiteRT (TFLite files are NHWC).
+  const std::array<std::int64_t, 4> shape =
+      runtime == "litert" ? std::array<std::int64_t, 4>{1, size, size, 3} : std::array<std::int64_t, 4>{1, 3, size, size};
   std::vector<float> input(static_cast<std::size_t>(3 * size * size));
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-2.0F, 2.0F);
   for (float& v : input) v = dist(rng);
 
   try {
+    namespace ib = inferbench::backends;
     std::string version;
+    if (runtime == "litert") {
+#ifdef INFERBENCH_HARNESS_LITERT
+      if (!interleave) throw std::runtime_error("--runtime litert runs with --interleave only");
+      std::unique_ptr<ib::Backend> backend = ib::create_backend(ib::find_backend("litert"));
+      backend->load(inferbench::artifact::describe(model), {}, threads);  // starts Python
+      version = backend->settings().value("litert_version", "");
+      const std::vector<std::int64_t> dims(shape.begin(), shape.end());
+      // --control: the other side is a second bare interpreter on the same file
+      // (what two instances differ by, harness or not).
+      const BareBlock ours = control ? bare_litert(model, input, size, threads) : BareBlock([&](int n) {
+        return time_calls([&] { (void)backend->infer(input.data(), dims); }, n);
+      });
+      const Interleaved r =
+          measure_interleaved(bare_litert(model, input, size, threads), ours, block, seconds, warmup_seconds);
+      std::printf(
+          "{\"mode\": \"interleaved\", \"runtime\": \"litert\", \"version\": \"%s\", \"model\": \"%s\", "
+          "\"size\": %lld, \"threads\": %d, \"seconds\": %g, \"block\": %d, \"blocks\": %zu, "
+          "\"bare_median_ms\": %.6f, \"inferbench_median_ms\": %.6f, \"ratio\": %.5f, \"ratio_ci\": [%.5f, %.5f], "
+          "\"bare\": \"python loop\", \"other\": \"%s\"}\n",
+          version.c_str(), model.c_str(), static_cast<long long>(size), threads, seconds, block, r.blocks,
+          r.bare_median_ms, r.inferbench_median_ms, r.ratio, r.ratio_lo, r.ratio_hi,
+          control ? "a second bare python loop (--control)" : "inferbench's litert backend");
+      return 0;
+#else
+      throw std::runtime_error("this harness_bare was built without the litert backend");
+#endif
+    }
     const std::function<void()> call = runtime == "ort" ? bare_ort(model, input, shape, threads, version)
                                                         : bare_ov(model, input, shape, threads, version);
     if (interleave) {
-      namespace ib = inferbench::backends;
       std::unique_ptr<ib::Backend> backend =
           ib::create_backend(ib::find_backend(runtime == "ort" ? "onnxruntime" : "openvino"));
       backend->load(inferbench::artifact::describe(model), {}, threads);
       const std::vector<std::int64_t> dims(shape.begin(), shape.end());
       const Interleaved r = measure_interleaved(
-          call, [&] { (void)backend->infer(input.data(), dims); }, block, seconds, warmup_seconds);
+          [&](int n) { return time_calls(call, n); },
+          [&](int n) { return time_calls([&] { (void)backend->infer(input.data(), dims); }, n); }, block, seconds,
+          warmup_seconds);
       std::printf(
           "{\"mode\": \"interleaved\", \"runtime\": \"%s\", \"version\": \"%s\", \"model\": \"%s\", "
           "\"size\": %lld, \"threads\": %d, \"seconds\": %g, \"block\": %d, \"blocks\": %zu, "
