@@ -35,8 +35,8 @@
 #                 serve the JAR either, the library is taken from that npm package too.
 #   OpenVINO    : PyPI `openvino==<ver>` wheel, pip-installed into a venv made with
 #                 /usr/bin/python3 (Debian's python is externally managed).
-#   Quantizer   : PyPI `onnxruntime==<ORT_VERSION>` and `onnx==<ONNX_PY_VERSION>` wheels, into the
-#                 same venv (the export stage runs it; nothing links it).
+#   Quantizers  : PyPI `onnxruntime==<ORT_VERSION>`, `onnx==<ONNX_PY_VERSION>` and `nncf==<NNCF_VERSION>`
+#                 wheels, into the same venv (the export stage runs them; nothing links them).
 #   TensorFlow  : PyPI `tensorflow-cpu==<ver>`, `ai-edge-litert==<ver>`, `onnx==<ONNX_PY_VERSION>` into a venv
 #                 of their own (TensorFlow pins its own numpy/protobuf ranges; the OpenVINO venv stays as
 #                 it is). Debian has no TensorFlow; the wheel carries the C API (headers and libraries).
@@ -48,7 +48,7 @@
 #   OV_VERSION (2026.4.1) PYTHON (/usr/bin/python3)
 #   ECHARTS_VERSION (6.1.0)
 #   ONNX_PY_VERSION (1.23.2)
-#   TF_VERSION (2.21.0)   LITERT_VERSION (2.3.0)
+#   TF_VERSION (2.21.0)   LITERT_VERSION (2.3.0)   NNCF_VERSION (3.4.0)
 #   SKIP_ORT=1 / SKIP_OPENVINO=1 / SKIP_ECHARTS=1 / SKIP_QUANTIZER=1 / SKIP_TENSORFLOW=1   skip one of them
 set -euo pipefail
 
@@ -65,6 +65,7 @@ ONNX_PY_VERSION=${ONNX_PY_VERSION:-1.23.2}
 SKIP_QUANTIZER=${SKIP_QUANTIZER:-0}
 TF_VERSION=${TF_VERSION:-2.21.0}
 LITERT_VERSION=${LITERT_VERSION:-2.3.0}
+NNCF_VERSION=${NNCF_VERSION:-3.4.0}
 SKIP_TENSORFLOW=${SKIP_TENSORFLOW:-0}
 SKIP_ECHARTS=${SKIP_ECHARTS:-0}
 
@@ -211,8 +212,9 @@ install_openvino() {
   [[ -f $OV_CMAKE_DIR/OpenVINOConfig.cmake ]] || die "OpenVINOConfig.cmake not found in the wheel"
 }
 
-# ONNX Runtime's Python quantizer, pinned to the C++ SDK's version, in the
-# venv: the onnx-int8 exporter runs it on inferbench's own calibration tensors.
+# ONNX Runtime's Python quantizer, pinned to the C++ SDK's version, and NNCF,
+# in the venv: the onnx-int8 and openvino-int8 exporters run them on
+# inferbench's own calibration tensors.
 QUANTIZE_PYTHON=""
 install_quantizer() {
   local venv=$PREFIX/venv
@@ -222,13 +224,14 @@ install_quantizer() {
   fi
   local ort=("$venv"/lib/python3*/site-packages/onnxruntime-"$ORT_VERSION".dist-info)
   local onnx=("$venv"/lib/python3*/site-packages/onnx-"$ONNX_PY_VERSION".dist-info)
-  if [[ -d ${ort[0]} && -d ${onnx[0]} ]]; then
-    log "onnxruntime $ORT_VERSION and onnx $ONNX_PY_VERSION (quantizer) already installed in $venv"
+  local nncf=("$venv"/lib/python3*/site-packages/nncf-"$NNCF_VERSION".dist-info)
+  if [[ -d ${ort[0]} && -d ${onnx[0]} && -d ${nncf[0]} ]]; then
+    log "onnxruntime $ORT_VERSION, onnx $ONNX_PY_VERSION and nncf $NNCF_VERSION (quantizers) already installed in $venv"
   else
-    log "pip install onnxruntime==$ORT_VERSION onnx==$ONNX_PY_VERSION into $venv"
+    log "pip install onnxruntime==$ORT_VERSION onnx==$ONNX_PY_VERSION nncf==$NNCF_VERSION into $venv"
     "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q \
-        "onnxruntime==$ORT_VERSION" "onnx==$ONNX_PY_VERSION" >&2 \
-        || die "pip install onnxruntime==$ORT_VERSION onnx==$ONNX_PY_VERSION failed"
+        "onnxruntime==$ORT_VERSION" "onnx==$ONNX_PY_VERSION" "nncf==$NNCF_VERSION" >&2 \
+        || die "pip install onnxruntime==$ORT_VERSION onnx==$ONNX_PY_VERSION nncf==$NNCF_VERSION failed"
   fi
   QUANTIZE_PYTHON=$venv/bin/python
 }
@@ -290,6 +293,7 @@ set(INFERBENCH_SDK_OPENVINO_VERSION \"$OV_VERSION\")
   if [[ -n $QUANTIZE_PYTHON ]]; then
     content+="set(INFERBENCH_SDK_QUANTIZE_PYTHON \"$QUANTIZE_PYTHON\")
 set(INFERBENCH_SDK_QUANTIZE_ORT_VERSION \"$ORT_VERSION\")
+set(INFERBENCH_SDK_QUANTIZE_NNCF_VERSION \"$NNCF_VERSION\")
 "
   fi
   if [[ -n $TF_PYTHON ]]; then

@@ -59,6 +59,9 @@ artifact::Artifact export_openvino(const InferenceModel& model, const ExportOpti
 // not installed, Error(kUsage) for calibration images that do not fit the model
 // or a count larger than the split, Error(kInput) when the quantizer fails.
 artifact::Artifact export_onnx_int8(const InferenceModel& model, const ExportOptions& options);
+// INT8 OpenVINO IR by NNCF (src/export/openvino/quantize_openvino.py) on
+// export_openvino's FP32 IR, calibrated the same way; the same errors.
+artifact::Artifact export_openvino_int8(const InferenceModel& model, const ExportOptions& options);
 // TensorFlow's formats through TensorFlow's own writers (src/export/tensorflow/):
 // a SavedModel folder (fp32) and .tflite (fp32, fp16 weights, int8 full-integer,
 // which needs options.calibration), both NHWC. Error(kUnavailable) when the

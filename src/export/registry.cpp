@@ -15,6 +15,7 @@ ExporterInfo torchscript_exporter_info();
 ExporterInfo onnx_exporter_info();
 ExporterInfo openvino_exporter_info();
 ExporterInfo onnx_int8_exporter_info();
+ExporterInfo openvino_int8_exporter_info();
 ExporterInfo savedmodel_exporter_info();
 ExporterInfo tflite_exporter_info();
 ExporterInfo tflite_int8_exporter_info();
@@ -25,6 +26,7 @@ const std::vector<ExporterInfo>& exporters() {
       onnx_exporter_info(),         //
       openvino_exporter_info(),     //
       onnx_int8_exporter_info(),    //
+      openvino_int8_exporter_info(),  //
       savedmodel_exporter_info(),   //
       tflite_exporter_info(),       //
       tflite_int8_exporter_info(),  //

@@ -166,6 +166,59 @@ TEST_F(PrecisionCli, Int8IsCalibratedDeterministicallyAndRunsIntegerKernels) {
   EXPECT_FALSE(f["results"][0].contains("accuracy_flag"));  // FP32 loses nothing
 }
 
+#ifdef INFERBENCH_TEST_OPENVINO_INT8
+// NNCF on the OpenVINO IR (issue 15's OpenVINO route): the same calibration
+// draw as the ONNX INT8, its versions and recipe in the sidecar, the same
+// bytes from the same images, other bytes from other images, and OpenVINO's
+// runtime model runs its convolutions on integer kernels.
+TEST_F(PrecisionCli, OpenVinoInt8IsNncfCalibratedDeterministicallyAndRunsIntegerKernels) {
+  const auto export_nncf = [](const fs::path& out, const std::string& seed) {
+    return run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format", "openvino-int8",
+                    "--calibration", calibration_.string(), "--calibration-count", "16", "--calibration-seed", seed,
+                    "--json"});
+  };
+  const fs::path n1 = dir_->path() / "n1", n2 = dir_->path() / "n2", n3 = dir_->path() / "n3";
+  const auto r = export_nncf(n1, "7");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path xml = n1 / "mobilenet_v2-int8.xml", bin = n1 / "mobilenet_v2-int8.bin";
+  ASSERT_TRUE(fs::exists(xml) && fs::exists(bin)) << r.out;
+  const auto side = nlohmann::json::parse(read_file_text(xml.string() + ".json"));
+  EXPECT_EQ(side["format"], "openvino");
+  EXPECT_EQ(side["precision"], "int8");
+  const auto& q = side["source"]["quantization"];
+  EXPECT_EQ(q["quantizer"], "nncf.quantize");
+  EXPECT_EQ(q["nncf"], "3.4.0");
+  EXPECT_EQ(q["settings"]["preset"], "MIXED");
+  EXPECT_EQ(q["calibration_images"], 16);
+  EXPECT_GT(q["fake_quantize_nodes"].get<int>(), 0) << q.dump();
+  EXPECT_EQ(side["source"]["calibration"]["images"], 16);
+  EXPECT_EQ(side["source"]["calibration"]["seed"], 7);
+  for (const auto& p : fs::directory_iterator(n1)) {
+    EXPECT_FALSE(contains(p.path().filename().string(), ".tmp")) << "scratch left behind: " << p.path();
+  }
+
+  ASSERT_EQ(export_nncf(n2, "7").exit_code, 0);
+  ASSERT_EQ(export_nncf(n3, "8").exit_code, 0);
+  const auto hash = [](const fs::path& p) { return content_hash(std::span<const std::uint8_t>(read_file_bytes(p))); };
+  EXPECT_EQ(hash(bin), hash(n2 / "mobilenet_v2-int8.bin"));
+  EXPECT_EQ(hash(xml), hash(n2 / "mobilenet_v2-int8.xml"));
+  EXPECT_NE(hash(bin), hash(n3 / "mobilenet_v2-int8.bin"));
+
+  const auto v = verify(xml, dir_->path() / "v-nncf", {"--backends", "openvino"}, -1);
+  ASSERT_EQ(v["results"].size(), 1U);
+  const auto& row = v["results"][0];
+  ASSERT_TRUE(row.contains("executed")) << row.dump();
+  EXPECT_TRUE(row["executed"]["precision"] == "int8" || row["executed"]["precision"] == "mixed") << row.dump();
+  EXPECT_GT(row["executed"]["integer_compute_kernels"].get<int>(), 0) << row.dump();
+  EXPECT_GT(row["executed"]["layers"]["Convolution"].value("u8", 0) +
+                row["executed"]["layers"]["Convolution"].value("i8", 0),
+            0)
+      << row.dump();
+  EXPECT_EQ(row["status"], "pass") << row.dump();
+  EXPECT_TRUE(row.contains("top1_drop")) << row.dump();
+}
+#endif
+
 // A BF16 request on an FP32 IR: executed in BF16 where the CPU computes it,
 // and where it does not, the runtime model says f32 and so does the row: a
 // request the plugin ignored is shown, not hidden.

@@ -36,7 +36,7 @@ json tiny_config() {
   // Every format but TensorFlow's FP16 and INT8 .tflite (each another
   // converter run of about 10 s per model; their own test is tensorflow_cli_test).
   return {{"synth", {{"per-class", 30}, {"size", 48}}},
-          {"export", {{"format", "torchscript,onnx,onnx-fp16,openvino,openvino-fp16,onnx-int8,savedmodel,tflite"}}},
+          {"export", {{"format", "torchscript,onnx,onnx-fp16,openvino,openvino-fp16,onnx-int8,openvino-int8,savedmodel,tflite"}}},
           {"verify", {{"precision", "fp32,bf16"}}},
           {"models",
            {{{"model", "mobilenet_v2"}, {"size", 32}, {"train", train}},
@@ -139,6 +139,7 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   ASSERT_EQ(studies.size(), 1u);
   std::set<std::string> models_benchmarked, backends_ok;
   std::map<std::string, std::set<std::string>> int8_executed;  // backend -> what its INT8 runs executed
+  std::set<std::string> int8_ok;  // model, backend and file of each INT8 row that ran
   std::set<std::string> bf16_ok;  // model, backend and file of each BF16 row that ran
   std::string not_ok;  // for the failure message: what went wrong where
   for (const auto& r : store.runs(studies[0].id)) {
@@ -149,6 +150,7 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
     if (r.status == results::RunStatus::kOk && r.result.precision == "int8") {
       const json& e = r.result.summary.contains("executed") ? r.result.summary["executed"] : json();
       int8_executed[r.result.backend].insert(e.is_object() ? e.value("precision", "?") : "none");
+      int8_ok.insert(r.result.model + " " + r.result.backend + " " + fs::path(r.result.artifact).filename().string());
     }
     if (r.status != results::RunStatus::kOk) {
       not_ok += fmt::format("{} {} {}: {} {}\n", r.result.artifact, r.result.backend, r.result.scenario,
@@ -185,6 +187,11 @@ TEST_F(RunCli, KilledBetweenStagesThenResumedProducesEveryOutput) {
   for (const char* backend : {"onnxruntime", "openvino"}) {
     EXPECT_FALSE(int8_executed[backend].empty()) << backend << " ran no INT8 export:\n" << not_ok;
     for (const auto& p : int8_executed[backend]) EXPECT_TRUE(p == "int8" || p == "mixed") << backend << ": " << p;
+  }
+  // Both quantizers' files: ONNX Runtime's QDQ ONNX and NNCF's IR, for every model.
+  for (const auto& m : kModels) {
+    EXPECT_TRUE(int8_ok.count(m + " onnxruntime " + m + "-int8.onnx")) << m << ":\n" << not_ok;
+    EXPECT_TRUE(int8_ok.count(m + " openvino " + m + "-int8.xml")) << m << ":\n" << not_ok;
   }
   // The compute precisions: each model's checkpoint in LibTorch and its IR in OpenVINO, asked for BF16.
   for (const auto& m : kModels) {
