@@ -384,6 +384,25 @@ TEST_F(TensorFlowCli, AnInt8TfliteThatRanFloatKernelsIsAFailedVariant) {
   EXPECT_TRUE(contains(j["results"][0].dump(), "fell back to float")) << j.dump();
 }
 
+// The TFLite converter's full-integer INT8 is deterministic as inferbench
+// feeds it: the same calibration draw gives the same bytes, another seed other
+// bytes (issue 15: calibration is deterministic, for every quantizer route).
+TEST_F(TensorFlowCli, TfliteInt8IsTheSameFileForTheSameCalibrationDraw) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  const auto export_int8 = [](const fs::path& out, const std::string& seed) {
+    return run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format", "tflite-int8",
+                    "--calibration", calibration_.string(), "--calibration-count", "16", "--calibration-seed", seed});
+  };
+  const fs::path same = dir_->path() / "int8-same", other = dir_->path() / "int8-other";
+  const std::string default_seed = std::to_string(nlohmann::json::parse(read_file_text(
+      exports_ / "mobilenet_v2-int8.tflite.json"))["source"]["calibration"]["seed"].get<std::uint64_t>());
+  ASSERT_EQ(export_int8(same, default_seed).exit_code, 0);
+  ASSERT_EQ(export_int8(other, default_seed + "1").exit_code, 0);
+  const auto bytes = [](const fs::path& p) { return read_file_bytes(p); };
+  EXPECT_EQ(bytes(exports_ / "mobilenet_v2-int8.tflite"), bytes(same / "mobilenet_v2-int8.tflite"));
+  EXPECT_NE(bytes(exports_ / "mobilenet_v2-int8.tflite"), bytes(other / "mobilenet_v2-int8.tflite"));
+}
+
 // No ai_edge_litert in the site-packages named: unavailable with the path and the fix.
 TEST_F(TensorFlowCli, AMissingLiteRtMakesTheBackendUnavailableWithTheReason) {
   const fs::path empty = dir_->path() / "empty-site";
