@@ -211,7 +211,9 @@ BareBlock bare_litert(const std::string& path, const std::vector<float>& input, 
     PyObject* list = PyObject_CallMethod(bare, "block", "i", n);
     if (list == nullptr) python_failed("Bare.block");
     std::vector<double> ms(static_cast<std::size_t>(PyList_Size(list)));
-    for (std::size_t k = 0; k < ms.size(); ++k) ms[k] = PyFloat_AsDouble(PyList_GetItem(list, static_cast<Py_ssize_t>(k)));
+    for (std::size_t k = 0; k < ms.size(); ++k) {
+      ms[k] = PyFloat_AsDouble(PyList_GetItem(list, static_cast<Py_ssize_t>(k)));
+    }
     Py_DECREF(list);
     PyGILState_Release(gs);
     return ms;
@@ -304,7 +306,9 @@ int main(int argc, char** argv) {
   app.add_option("--runtime", runtime, "ort, ov, or litert (--interleave only; built with the litert backend)")
       ->required()
       ->check(CLI::IsMember({"ort", "ov", "litert"}));
-  app.add_option("--model", model, "Model file (.onnx for ort; .xml or .onnx for ov; .tflite for litert)")->required()->check(CLI::ExistingFile);
+  app.add_option("--model", model, "Model file (.onnx for ort; .xml or .onnx for ov; .tflite for litert)")
+      ->required()
+      ->check(CLI::ExistingFile);
   app.add_option("--size", size, "Input height = width")->check(CLI::Range(1, 8192));
   app.add_option("--threads", threads, "Intra-op threads (ort) / inference_num_threads (ov)")->check(CLI::Range(1, 1024));
   app.add_option("--seconds", seconds, "Timed seconds")->check(CLI::PositiveNumber);
@@ -314,8 +318,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // NCHW for ONNX Runtime and OpenVINO, NHWC for LiteRT (TFLite files are NHWC).
-  const std::array<std::int64_t, 4> shape =
-      runtime == "litert" ? std::array<std::int64_t, 4>{1, size, size, 3} : std::array<std::int64_t, 4>{1, 3, size, size};
+  using Shape = std::array<std::int64_t, 4>;
+  const Shape shape = runtime == "litert" ? Shape{1, size, size, 3} : Shape{1, 3, size, size};
   std::vector<float> input(static_cast<std::size_t>(3 * size * size));
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-2.0F, 2.0F);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -19,6 +20,11 @@ namespace fs = std::filesystem;
 
 std::vector<std::size_t> draw_calibration(std::size_t available, std::size_t count, std::uint64_t seed) {
   return draw_without_replacement(available, count, seed);
+}
+
+std::string converter_python(const char* env, const std::string& fallback) {
+  if (const char* p = std::getenv(env); p != nullptr && *p != '\0') return p;
+  return fallback;
 }
 
 ScratchDir::ScratchDir(const fs::path& beside, std::string_view tag) {

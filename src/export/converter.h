@@ -38,6 +38,11 @@ class ScratchDir {
 nlohmann::json write_calibration(const InferenceModel& model, const ExportOptions& options,
                                  const std::filesystem::path& npy, std::string_view what);
 
+// The interpreter a converter runs with: the environment variable `env` when
+// it is set and not empty (INFERBENCH_QUANTIZE_PYTHON, INFERBENCH_TF_PYTHON),
+// else `fallback`, the build's venv.
+std::string converter_python(const char* env, const std::string& fallback);
+
 // Runs `script` (its text written to `dir/<script_name>`) with `python` and
 // `args`, then reads the JSON report it wrote to `report`. `who` names the
 // converter in messages ("ONNX Runtime's quantizer"); `tag` is the prefix of

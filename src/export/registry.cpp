@@ -22,14 +22,14 @@ ExporterInfo tflite_int8_exporter_info();
 
 const std::vector<ExporterInfo>& exporters() {
   static const std::vector<ExporterInfo> all{
-      torchscript_exporter_info(),  //
-      onnx_exporter_info(),         //
-      openvino_exporter_info(),     //
-      onnx_int8_exporter_info(),    //
+      torchscript_exporter_info(),    //
+      onnx_exporter_info(),           //
+      openvino_exporter_info(),       //
+      onnx_int8_exporter_info(),      //
       openvino_int8_exporter_info(),  //
-      savedmodel_exporter_info(),   //
-      tflite_exporter_info(),       //
-      tflite_int8_exporter_info(),  //
+      savedmodel_exporter_info(),     //
+      tflite_exporter_info(),         //
+      tflite_int8_exporter_info(),    //
   };
   return all;
 }

@@ -223,10 +223,12 @@ class LiteRtBackend final : public Backend {
                        version_, fmt::join(litert_site_dirs(), ":"), INFERBENCH_LITERT_VERSION));
     }
     runner_ = Ref(PyObject_CallMethod(m, "Runner", "sii", path_.c_str(), threads_, xnnpack_ ? 1 : 0));
-    if (!runner_) fail_python(fmt::format("'{}': LiteRT {} cannot load it", path_.string(), version_), input_error_.get());
+    if (!runner_)
+      fail_python(fmt::format("'{}': LiteRT {} cannot load it", path_.string(), version_), input_error_.get());
     Ref shape(PyObject_CallMethod(runner_.get(), "input_shape", nullptr));
     if (!shape || PyList_Size(shape.get()) != 4) fail_python("litert: input_shape()", input_error_.get());
-    for (Py_ssize_t i = 0; i < 4; ++i) accepted_[static_cast<std::size_t>(i)] = PyLong_AsLongLong(PyList_GetItem(shape.get(), i));
+    for (Py_ssize_t i = 0; i < 4; ++i)
+      accepted_[static_cast<std::size_t>(i)] = PyLong_AsLongLong(PyList_GetItem(shape.get(), i));
     const std::int64_t want[4] = {-1, artifact.height, artifact.width, artifact.channels};
     for (std::size_t i = 1; i < 4; ++i) {
       if (accepted_[i] > 0 && want[i] > 0 && accepted_[i] != want[i]) {
@@ -243,10 +245,10 @@ class LiteRtBackend final : public Backend {
     bool fits = shape.size() == 4;
     for (std::size_t i = 1; fits && i < 4; ++i) fits = accepted_[i] <= 0 || shape[i] == accepted_[i];
     if (!fits) {
-      fail(ExitCode::kInput, fmt::format("'{}': input of shape [{}] does not fit the model, which expects N x {} x {} "
-                                         "x {} (NHWC)",
-                                         path_.string(), fmt::join(shape, ", "), accepted_[1], accepted_[2],
-                                         accepted_[3]));
+      fail(ExitCode::kInput,
+           fmt::format("'{}': input of shape [{}] does not fit the model, which expects N x {} x {} "
+                       "x {} (NHWC)",
+                       path_.string(), fmt::join(shape, ", "), accepted_[1], accepted_[2], accepted_[3]));
     }
     std::size_t count = 1;
     for (auto d : shape) count *= static_cast<std::size_t>(d);

@@ -17,7 +17,6 @@
 // Same seed, images and versions give the same file (tested).
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -34,8 +33,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string quantizer_python() {
-  if (const char* p = std::getenv("INFERBENCH_QUANTIZE_PYTHON"); p != nullptr && *p != '\0') return p;
-  return INFERBENCH_QUANTIZE_PYTHON;
+  return converter_python("INFERBENCH_QUANTIZE_PYTHON", INFERBENCH_QUANTIZE_PYTHON);
 }
 
 }  // namespace

@@ -11,7 +11,6 @@
 // Same seed, images and versions give the same files (tested).
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -28,8 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string quantizer_python() {
-  if (const char* p = std::getenv("INFERBENCH_QUANTIZE_PYTHON"); p != nullptr && *p != '\0') return p;
-  return INFERBENCH_QUANTIZE_PYTHON;
+  return converter_python("INFERBENCH_QUANTIZE_PYTHON", INFERBENCH_QUANTIZE_PYTHON);
 }
 
 }  // namespace
@@ -53,13 +51,12 @@ artifact::Artifact export_openvino_int8(const InferenceModel& model, const Expor
   const artifact::Artifact base = export_openvino(model, fp32);
 
   const fs::path int8 = tmp.path() / "int8.xml", report = tmp.path() / "report.json";
-  const nlohmann::json quantizer =
-      run_converter(quantizer_python(), INFERBENCH_INCBIN_VIEW(quantize_openvino_py), tmp.path(),
-                    "quantize_openvino.py",
-                    {"--model", fp32.out.string(), "--calibration", x_path.string(), "--out", int8.string(), "--report",
-                     report.string(), "--expect-openvino", INFERBENCH_QUANTIZE_OPENVINO_VERSION, "--expect-nncf",
-                     INFERBENCH_QUANTIZE_NNCF_VERSION},
-                    report, "NNCF", "quantize_openvino:");
+  const nlohmann::json quantizer = run_converter(
+      quantizer_python(), INFERBENCH_INCBIN_VIEW(quantize_openvino_py), tmp.path(), "quantize_openvino.py",
+      {"--model", fp32.out.string(), "--calibration", x_path.string(), "--out", int8.string(), "--report",
+       report.string(), "--expect-openvino", INFERBENCH_QUANTIZE_OPENVINO_VERSION, "--expect-nncf",
+       INFERBENCH_QUANTIZE_NNCF_VERSION},
+      report, "NNCF", "quantize_openvino:");
   move_into_place(fs::path(int8).replace_extension(".bin"), fs::path(options.out).replace_extension(".bin"));
   move_into_place(int8, options.out);
 

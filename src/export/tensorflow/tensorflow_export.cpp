@@ -15,7 +15,6 @@
 // the pipeline feeds them NHWC tensors; nothing transposes inside the timed call.
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -32,8 +31,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string tensorflow_python() {
-  if (const char* p = std::getenv("INFERBENCH_TF_PYTHON"); p != nullptr && *p != '\0') return p;
-  return INFERBENCH_TF_PYTHON;
+  return converter_python("INFERBENCH_TF_PYTHON", INFERBENCH_TF_PYTHON);
 }
 
 // The NHWC description every TensorFlow-format file shares.
