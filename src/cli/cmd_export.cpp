@@ -83,7 +83,13 @@ void add_export(CLI::App& app, int& exit_code) {
                              : fs::path(f->out);
     bool all = false;
     for (const auto& s : f->formats) all = all || s == "all";
-    nlohmann::json written = nlohmann::json::array();
+    // Every wanted variant, in registry order: a row settled here (unavailable,
+    // skipped) or a job; the jobs are then written together, so the files of
+    // one converter (TensorFlow's) come out of one run of it.
+    std::vector<nlohmann::json> rows;
+    std::vector<exporters::ExportJob> jobs;
+    std::vector<std::size_t> job_row;
+    std::vector<std::string> job_name;
     int failed = 0;
     for (const exporters::ExportVariant& v : exporters::export_variants()) {
       const std::string name = v.name();
@@ -91,38 +97,55 @@ void add_export(CLI::App& app, int& exit_code) {
       if (!wanted) continue;
       if (!v.exporter->available) {
         fmt::print(stderr, "export {:<14} unavailable: {}\n", name, v.exporter->reason);
-        written.push_back({{"format", name}, {"status", "unavailable"}, {"reason", v.exporter->reason}});
+        rows.push_back({{"format", name}, {"status", "unavailable"}, {"reason", v.exporter->reason}});
         if (!all) ++failed;
         continue;
       }
       if (v.exporter->needs_calibration && f->calibration.empty()) {
         const std::string why = "needs calibration images (--calibration DIR)";
         fmt::print(stderr, "export {:<14} skipped: {}\n", name, why);
-        written.push_back({{"format", name}, {"status", "skipped"}, {"reason", why}});
+        rows.push_back({{"format", name}, {"status", "skipped"}, {"reason", why}});
         if (!all) fail(ExitCode::kUsage, fmt::format("export {}: {}", name, why));
         continue;
       }
-      exporters::ExportOptions opts;
-      opts.out = v.file(out, m.graph.architecture);
-      opts.dynamic_batch = !f->static_batch;
-      opts.opset = f->opset;
+      exporters::ExportJob job;
+      job.exporter = v.exporter;
+      job.options.out = v.file(out, m.graph.architecture);
+      job.options.dynamic_batch = !f->static_batch;
+      job.options.opset = f->opset;
+      job.options.precision = v.precision;
       if (!f->calibration.empty()) {
-        opts.calibration = exporters::CalibrationSet{f->calibration, f->calibration_count, f->calibration_seed,
-                                                     count_given};
+        job.options.calibration = exporters::CalibrationSet{f->calibration, f->calibration_count,
+                                                            f->calibration_seed, count_given};
       }
-      try {
-        const artifact::Artifact a = exporters::write_variant(v, m, opts);
-        artifact::write_sidecar(a);
-        fmt::print(stderr, "export {:<14} {}\n", name, a.path.string());
-        written.push_back({{"format", name}, {"status", "ok"}, {"path", a.path.string()}});
-      } catch (const Error& e) {
-        if (e.code() == ExitCode::kUsage && !all) throw;  // a flag that does not fit: a usage error, exit 2
-        if (static_cast<int>(e.code()) > 128) throw;        // interrupted (130, 143): stop here
-        ++failed;
-        fmt::print(stderr, "export {:<14} FAILED: {}\n", name, e.what());
-        written.push_back({{"format", name}, {"status", "failed"}, {"reason", e.what()}});
-      }
+      job_row.push_back(rows.size());
+      job_name.push_back(name);
+      rows.emplace_back();
+      jobs.push_back(std::move(job));
     }
+    (void)exporters::write_jobs(m, jobs, [&](std::size_t i, const exporters::ExportOutcome& o) {
+      const std::string& name = job_name[i];
+      if (o.artifact) {
+        try {
+          artifact::write_sidecar(*o.artifact);
+          fmt::print(stderr, "export {:<14} {}\n", name, o.artifact->path.string());
+          rows[job_row[i]] = {{"format", name}, {"status", "ok"}, {"path", o.artifact->path.string()}};
+          return;
+        } catch (const Error& e) {
+          rows[job_row[i]] = {{"format", name}, {"status", "failed"}, {"reason", e.what()}};
+          ++failed;
+          fmt::print(stderr, "export {:<14} FAILED: {}\n", name, e.what());
+          return;
+        }
+      }
+      const Error& e = *o.error;
+      if (e.code() == ExitCode::kUsage && !all) throw e;  // a flag that does not fit: a usage error, exit 2
+      ++failed;
+      fmt::print(stderr, "export {:<14} FAILED: {}\n", name, e.what());
+      rows[job_row[i]] = {{"format", name}, {"status", "failed"}, {"reason", e.what()}};
+    });
+    nlohmann::json written = nlohmann::json::array();
+    for (nlohmann::json& r : rows) written.push_back(std::move(r));
     {
       // The checkpoint's own sidecar, so `bench` can describe the libtorch
       // runs on it (model, input, MACs) like those on the exports.

@@ -40,6 +40,7 @@ ExporterInfo unavailable(ExporterInfo info, std::string reason) {
   info.available = false;
   info.reason = std::move(reason);
   info.write = nullptr;
+  info.write_batch = nullptr;
   return info;
 }
 

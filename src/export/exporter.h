@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "artifact/artifact.h"
+#include "common/error.h"
 #include "export/inference_model.h"
 
 namespace inferbench::exporters {
@@ -80,6 +81,31 @@ artifact::Artifact base_artifact(const InferenceModel& model, const ExportOption
 
 using ExportFn = std::function<artifact::Artifact(const InferenceModel&, const ExportOptions&)>;
 
+struct ExporterInfo;
+
+// One file of an export: a variant and the options it is written with.
+struct ExportJob {
+  const ExporterInfo* exporter = nullptr;
+  ExportOptions options;  // options.precision is the variant's
+};
+
+// What became of one job: its artifact, or the error it met (the others go on).
+struct ExportOutcome {
+  std::optional<artifact::Artifact> artifact;
+  std::optional<Error> error;
+};
+
+// Writes several jobs of exporters that share one converter (the same
+// ExporterInfo::batch) in one run of it, one outcome per job in the same
+// order. An interrupt (exit code above 128) is thrown, not returned.
+using ExportBatchFn = std::function<std::vector<ExportOutcome>(const InferenceModel&, const std::vector<ExportJob>&)>;
+
+// export_savedmodel and export_tflite for several files in one run of the
+// converter (their ExporterInfo::batch, "tensorflow"): the shared part
+// (TensorFlow missing, the graph not rebuilt) fails every job, a writer's
+// failure only its own.
+std::vector<ExportOutcome> export_tensorflow_batch(const InferenceModel& model, const std::vector<ExportJob>& jobs);
+
 // An exporter's description: static data supplied by its folder
 // (src/export/<name>/, see inferbench_add_exporter), completed by its emitter
 // when the SDK was found, or by the reason when not.
@@ -94,6 +120,12 @@ struct ExporterInfo {
   bool available = false;
   std::string reason;  // why not available (empty when available)
   ExportFn write;      // empty when unavailable
+  // Exporters whose files one converter process can write together (the
+  // TensorFlow formats: one Python start, one TensorFlow import and one Keras
+  // rebuild a model instead of one a file) share a non-empty `batch` name and
+  // its write_batch; write_jobs() hands them every wanted job at once.
+  std::string batch;
+  ExportBatchFn write_batch;  // empty when unavailable or not batched
 };
 
 ExporterInfo with_writer(ExporterInfo info, ExportFn write);
@@ -118,5 +150,13 @@ std::vector<ExportVariant> export_variants();
 // Writes one variant: Error(kUnavailable) with the reason when its exporter is
 // not built in; otherwise the emitter's own errors.
 artifact::Artifact write_variant(const ExportVariant& v, const InferenceModel& model, ExportOptions options);
+
+// Writes every job, those of one batch (ExporterInfo::batch) in one call of
+// its write_batch, the others one by one, calling `done(i, outcome)` as job i
+// ends (a batch's jobs when its converter ends) and returning the outcomes in
+// job order. A job's Error is its outcome; an interrupt (exit code above 128)
+// is thrown, and so is whatever `done` throws (the later jobs are not written).
+std::vector<ExportOutcome> write_jobs(const InferenceModel& model, const std::vector<ExportJob>& jobs,
+                                      const std::function<void(std::size_t, const ExportOutcome&)>& done);
 
 }  // namespace inferbench::exporters

@@ -49,4 +49,49 @@ artifact::Artifact write_variant(const ExportVariant& v, const InferenceModel& m
   return v.exporter->write(model, options);
 }
 
+std::vector<ExportOutcome> write_jobs(const InferenceModel& model, const std::vector<ExportJob>& jobs,
+                                      const std::function<void(std::size_t, const ExportOutcome&)>& done) {
+  std::vector<ExportOutcome> out(jobs.size());
+  std::vector<bool> written(jobs.size(), false);
+  const auto finish = [&](std::size_t i, ExportOutcome o) {
+    out[i] = std::move(o);
+    written[i] = true;
+    if (done) done(i, out[i]);
+  };
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (written[i]) continue;
+    const ExporterInfo& e = *jobs[i].exporter;
+    if (e.available && e.write_batch && !e.batch.empty()) {
+      // Every job of this batch, in job order, in one call.
+      std::vector<std::size_t> members;
+      std::vector<ExportJob> batch;
+      for (std::size_t j = i; j < jobs.size(); ++j) {
+        if (!written[j] && jobs[j].exporter->batch == e.batch && jobs[j].exporter->available) {
+          members.push_back(j);
+          batch.push_back(jobs[j]);
+        }
+      }
+      std::vector<ExportOutcome> got = e.write_batch(model, batch);
+      if (got.size() != batch.size()) {
+        fail(ExitCode::kInternal, fmt::format("export batch '{}' returned {} outcomes for {} jobs", e.batch,
+                                              got.size(), batch.size()));
+      }
+      for (std::size_t k = 0; k < members.size(); ++k) finish(members[k], std::move(got[k]));
+      continue;
+    }
+    ExportOutcome o;
+    try {
+      if (!e.available || !e.write) {
+        fail(ExitCode::kUnavailable, fmt::format("export format '{}' is unavailable: {}", e.format, e.reason));
+      }
+      o.artifact = e.write(model, jobs[i].options);
+    } catch (const Error& err) {
+      if (static_cast<int>(err.code()) > 128) throw;  // interrupted (130, 143): stop here
+      o.error = err;
+    }
+    finish(i, std::move(o));
+  }
+  return out;
+}
+
 }  // namespace inferbench::exporters

@@ -13,10 +13,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/files.h"
+#include "common/process.h"
 #include "testutil/checkpoint_fixture.h"
 #include "testutil/fixtures.h"
 #include "testutil/text.h"
@@ -219,6 +221,78 @@ TEST_F(TensorFlowCli, AMissingTensorFlowCostsOnlyItsVariants) {
   EXPECT_FALSE(fs::exists(out / "mobilenet_v2.tflite"));
   EXPECT_TRUE(contains(r.err, "TensorFlow's converter")) << r.err;
   EXPECT_TRUE(contains(r.err, "no-such-python")) << r.err;
+}
+
+// The four TensorFlow-format files of the fixture's export came out of one
+// converter run (one Python start, one TensorFlow import, one Keras rebuild),
+// each with its own writer's report.
+TEST_F(TensorFlowCli, EveryTensorFlowFileOfAModelComesFromOneConverterRun) {
+  ASSERT_EQ(export_result_->exit_code, 0) << export_result_->err;
+  std::set<std::string> writers;
+  for (const char* f : {"mobilenet_v2.savedmodel.json", "mobilenet_v2.tflite.json", "mobilenet_v2-fp16.tflite.json",
+                        "mobilenet_v2-int8.tflite.json"}) {
+    SCOPED_TRACE(f);
+    const auto side = nlohmann::json::parse(read_file_text(exports_ / f));
+    const nlohmann::json& seconds = side["source"]["converter"]["seconds"];
+    EXPECT_EQ(seconds.value("jobs_in_this_run", 0), 4) << seconds.dump();
+    EXPECT_GT(seconds.value("build", 0.0), 0.0) << seconds.dump();
+    writers.insert(side["source"]["converter"].value("writer", ""));
+  }
+  EXPECT_EQ(writers, (std::set<std::string>{"keras.Model.export(format='tf_saved_model')",
+                                            "tf.lite.TFLiteConverter.from_keras_model"}));
+}
+
+// One file of that run that cannot be put in place (its path is a folder with
+// something in it) is that variant's named failure; the others of the same
+// run are written, and export finishes with exit 6.
+TEST_F(TensorFlowCli, OneFileOfTheConverterRunFailingCostsOnlyThatFile) {
+  const fs::path out = dir_->path() / "e-one-bad";
+  testutil::write_text(out / "mobilenet_v2.tflite" / "keep", "in the way");
+  const auto r = run_cli({"--quiet", "export", checkpoint_.string(), "--out", out.string(), "--format",
+                          "savedmodel,tflite,tflite-fp16", "--json"});
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+  EXPECT_TRUE(fs::is_regular_file(out / "mobilenet_v2.savedmodel" / "saved_model.pb"));
+  EXPECT_TRUE(fs::is_regular_file(out / "mobilenet_v2-fp16.tflite"));
+  EXPECT_TRUE(fs::is_regular_file(out / "mobilenet_v2-fp16.tflite.json"));
+  EXPECT_FALSE(fs::exists(out / "mobilenet_v2.tflite.json"));
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_EQ(rows.size(), 3U) << r.out;
+  EXPECT_EQ(rows[0]["status"], "ok");
+  EXPECT_EQ(rows[1]["format"], "tflite");
+  EXPECT_EQ(rows[1]["status"], "failed");
+  EXPECT_TRUE(contains(rows[1].value("reason", ""), (out / "mobilenet_v2.tflite").string())) << rows[1].dump();
+  EXPECT_EQ(rows[2]["status"], "ok");
+}
+
+// The script itself: a job whose writer fails (here a calibration array that
+// is not one) leaves its reason in its own report, and the other job of the
+// same run is written; the run exits 0.
+TEST_F(TensorFlowCli, TheConverterScriptKeepsAJobsFailureToThatJob) {
+  const fs::path d = dir_->path() / "script";
+  const auto r0 = run_cli({"--quiet", "export", checkpoint_.string(), "--out", d.string(), "--format", "onnx"});
+  ASSERT_EQ(r0.exit_code, 0) << r0.err;
+  testutil::write_text(d / "bad.npy", "not an array");
+  const nlohmann::json jobs = nlohmann::json::array(
+      {{{"kind", "tflite"}, {"precision", "fp32"}, {"out", (d / "a.tflite").string()},
+        {"report", (d / "a.json").string()}},
+       {{"kind", "tflite"}, {"precision", "int8"}, {"out", (d / "b.tflite").string()},
+        {"report", (d / "b.json").string()}, {"calibration", (d / "bad.npy").string()}}});
+  testutil::write_text(d / "jobs.json", jobs.dump());
+  const ProgramResult r = run_program({INFERBENCH_TEST_TF_PYTHON, INFERBENCH_TEST_TO_TENSORFLOW_PY, "--model",
+                                       (d / "mobilenet_v2.onnx").string(), "--jobs", (d / "jobs.json").string(),
+                                       "--report", (d / "run.json").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output_tail;
+  EXPECT_TRUE(fs::is_regular_file(d / "a.tflite"));
+  EXPECT_FALSE(fs::exists(d / "b.tflite"));
+  const auto a = nlohmann::json::parse(read_file_text(d / "a.json"));
+  EXPECT_FALSE(a.contains("error")) << a.dump();
+  EXPECT_EQ(a["writer"], "tf.lite.TFLiteConverter.from_keras_model");
+  const auto b = nlohmann::json::parse(read_file_text(d / "b.json"));
+  EXPECT_TRUE(contains(b.value("error", ""), "bad.npy")) << b.dump();
+  EXPECT_TRUE(contains(b.value("error", ""), "not a calibration array")) << b.dump();
+  const auto run = nlohmann::json::parse(read_file_text(d / "run.json"));
+  EXPECT_EQ(run["jobs"], 2);
+  EXPECT_EQ(run["written"], 1);
 }
 
 // A bad option value is the worker's usage error (exit 2, naming the key and

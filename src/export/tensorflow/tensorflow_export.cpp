@@ -13,11 +13,15 @@
 //   images of the training split.
 // Both take NHWC input: the sidecar says so (layout and preprocessing), and
 // the pipeline feeds them NHWC tensors; nothing transposes inside the timed call.
+// `export` hands every wanted TensorFlow-format file of a model to one run of
+// the script (export_tensorflow_batch): one Python start, TensorFlow import and
+// Keras rebuild a model, not one a file.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "common/incbin.h"
 #include "export/converter.h"
 #include "export/exporter.h"
@@ -45,77 +49,154 @@ artifact::Artifact nhwc_artifact(const InferenceModel& model, const ExportOption
   return a;
 }
 
-nlohmann::json convert(const InferenceModel& model, const ExportOptions& options, const char* kind,
-                       const fs::path& scratch_out, const ScratchDir& tmp, std::vector<std::string> extra) {
-  ExportOptions fp32 = options;
+// The precisions each kind writes; anything else is the user's error.
+void check_precision(const ExportJob& job, bool savedmodel) {
+  const artifact::Precision p = job.options.precision;
+  if (savedmodel && p != artifact::Precision::kFP32) {
+    fail(ExitCode::kUsage, fmt::format("SavedModel export: precision '{}' is not what it writes (fp32)",
+                                       artifact::to_string(p)));
+  }
+  if (!savedmodel && p != artifact::Precision::kFP32 && p != artifact::Precision::kFP16 &&
+      p != artifact::Precision::kINT8) {
+    fail(ExitCode::kUsage, fmt::format("TFLite export: precision '{}' is not one it writes (fp32, fp16, int8)",
+                                       artifact::to_string(p)));
+  }
+}
+
+// The artifact of one written job, from its report.
+artifact::Artifact describe(const InferenceModel& model, const ExportJob& job, bool savedmodel,
+                            const nlohmann::json& report, const nlohmann::json& calibration) {
+  const ExportOptions& options = job.options;
+  artifact::Artifact a = nhwc_artifact(model, options, savedmodel ? "savedmodel" : "tflite", report);
+  if (savedmodel) {
+    // What a TF C API caller feeds and fetches: the serving signature's tensors.
+    const nlohmann::json sig = report.value("signature", nlohmann::json::object());
+    const auto first_name = [](const nlohmann::json& m) {
+      return m.is_object() && !m.empty() && m.begin()->is_string() ? m.begin()->get<std::string>() : std::string();
+    };
+    a.input_name = first_name(sig.value("inputs", nlohmann::json::object()));
+    a.output_name = first_name(sig.value("outputs", nlohmann::json::object()));
+    if (a.input_name.empty() || a.output_name.empty()) {
+      fail(ExitCode::kInput, fmt::format("the SavedModel written for '{}' has no serving signature with one input "
+                                         "and one output: {}",
+                                         options.out.string(), sig.dump()));
+    }
+    return a;
+  }
+  const nlohmann::json tensors = report.value("tensors", nlohmann::json::object());
+  a.input_name = tensors.value("input", nlohmann::json::object()).value("name", a.input_name);
+  a.output_name = tensors.value("output", nlohmann::json::object()).value("name", a.output_name);
+  if (options.precision == artifact::Precision::kINT8) {
+    a.source["quantization"] = report.value("settings", nlohmann::json::object());
+    a.source["calibration"] = calibration;
+  }
+  return a;
+}
+
+}  // namespace
+
+// One run of to_tensorflow.py for every job: the FP32 ONNX written once, the
+// Keras model rebuilt once, then each file written by its own writer, each
+// job's failure its own (the script writes an "error" report for it).
+std::vector<ExportOutcome> export_tensorflow_batch(const InferenceModel& model, const std::vector<ExportJob>& jobs) {
+  std::vector<ExportOutcome> out(jobs.size());
+  if (jobs.empty()) return out;
+  struct Pending {
+    std::size_t index;
+    bool savedmodel;
+    fs::path file, report;
+    nlohmann::json calibration;
+  };
+  std::vector<Pending> pending;
+  const ScratchDir tmp(jobs.front().options.out, "tf");
+  nlohmann::json spec = nlohmann::json::array();
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const ExportJob& job = jobs[i];
+    const bool savedmodel = job.exporter->format == "savedmodel";
+    try {
+      check_precision(job, savedmodel);
+      const fs::path dir = tmp.path() / fmt::format("job-{}", i);
+      fs::create_directories(dir);
+      Pending p{i, savedmodel, dir / (savedmodel ? "model.savedmodel" : "model.tflite"), dir / "report.json", {}};
+      nlohmann::json j = {{"kind", savedmodel ? "savedmodel" : "tflite"},
+                          {"precision", std::string(artifact::to_string(job.options.precision))},
+                          {"out", p.file.string()},
+                          {"report", p.report.string()}};
+      if (job.options.precision == artifact::Precision::kINT8) {
+        const fs::path x = dir / "calibration.npy";
+        p.calibration = write_calibration(model, job.options, x, "TFLite INT8 export");
+        j["calibration"] = x.string();
+      }
+      spec.push_back(std::move(j));
+      pending.push_back(std::move(p));
+    } catch (const Error& e) {
+      out[i].error = e;
+    } catch (const fs::filesystem_error& e) {
+      out[i].error = Error(ExitCode::kOutput, fmt::format("cannot write into '{}': {}", tmp.path().string(), e.what()));
+    }
+  }
+  if (pending.empty()) return out;
+
+  ExportOptions fp32 = jobs.front().options;
   fp32.precision = artifact::Precision::kFP32;
   fp32.out = tmp.path() / "fp32.onnx";
-  (void)export_onnx(model, fp32);
-  const fs::path report = tmp.path() / "report.json";
-  std::vector<std::string> args{"--model",     fp32.out.string(),
-                                "--kind",      kind,
-                                "--precision", std::string(artifact::to_string(options.precision)),
-                                "--out",       scratch_out.string(),
-                                "--report",    report.string(),
-                                "--expect-tensorflow", INFERBENCH_TF_VERSION};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return run_converter(tensorflow_python(), INFERBENCH_INCBIN_VIEW(to_tensorflow_py), tmp.path(), "to_tensorflow.py",
-                       std::move(args), report, "TensorFlow's converter", "to_tensorflow:");
+  const fs::path spec_file = tmp.path() / "jobs.json";
+  try {
+    (void)export_onnx(model, fp32);
+    write_file_atomic(spec_file, spec.dump(2));
+    (void)run_converter(tensorflow_python(), INFERBENCH_INCBIN_VIEW(to_tensorflow_py), tmp.path(), "to_tensorflow.py",
+                        {"--model", fp32.out.string(), "--jobs", spec_file.string(), "--report",
+                         (tmp.path() / "report.json").string(), "--expect-tensorflow", INFERBENCH_TF_VERSION},
+                        tmp.path() / "report.json", "TensorFlow's converter", "to_tensorflow:");
+  } catch (const Error& e) {
+    if (static_cast<int>(e.code()) > 128) throw;  // interrupted: the export stops
+    // The shared part failed (TensorFlow missing, the graph not rebuilt): every job's reason.
+    for (const Pending& p : pending) out[p.index].error = e;
+    return out;
+  }
+  for (const Pending& p : pending) {
+    const ExportJob& job = jobs[p.index];
+    try {
+      nlohmann::json report;
+      try {
+        report = nlohmann::json::parse(read_file_text(p.report));
+      } catch (const std::exception& e) {
+        fail(ExitCode::kInput, fmt::format("TensorFlow's converter left no readable report for '{}': {}",
+                                           job.options.out.string(), e.what()));
+      }
+      if (report.contains("error")) {
+        fail(ExitCode::kInput, fmt::format("TensorFlow's converter ({} to_tensorflow.py) could not write '{}': {}",
+                                           tensorflow_python(), job.options.out.string(),
+                                           report.value("error", std::string("no message"))));
+      }
+      move_into_place(p.file, job.options.out);
+      out[p.index].artifact = describe(model, job, p.savedmodel, report, p.calibration);
+    } catch (const Error& e) {
+      out[p.index].error = e;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+artifact::Artifact export_one(const InferenceModel& model, const ExportOptions& options, const char* format) {
+  ExporterInfo info;
+  info.format = format;
+  ExportJob job{&info, options};
+  std::vector<ExportOutcome> o = export_tensorflow_batch(model, {job});
+  if (o.front().error) throw *o.front().error;
+  return *o.front().artifact;
 }
 
 }  // namespace
 
 artifact::Artifact export_savedmodel(const InferenceModel& model, const ExportOptions& options) {
-  if (options.precision != artifact::Precision::kFP32) {
-    fail(ExitCode::kUsage, fmt::format("SavedModel export: precision '{}' is not what it writes (fp32)",
-                                       artifact::to_string(options.precision)));
-  }
-  const ScratchDir tmp(options.out, "tf");
-  const fs::path out = tmp.path() / "model.savedmodel";
-  const nlohmann::json report = convert(model, options, "savedmodel", out, tmp, {});
-  move_into_place(out, options.out);
-  artifact::Artifact a = nhwc_artifact(model, options, "savedmodel", report);
-  // What a TF C API caller feeds and fetches: the serving signature's tensors.
-  const nlohmann::json sig = report.value("signature", nlohmann::json::object());
-  const auto first_name = [](const nlohmann::json& m) {
-    return m.is_object() && !m.empty() && m.begin()->is_string() ? m.begin()->get<std::string>() : std::string();
-  };
-  a.input_name = first_name(sig.value("inputs", nlohmann::json::object()));
-  a.output_name = first_name(sig.value("outputs", nlohmann::json::object()));
-  if (a.input_name.empty() || a.output_name.empty()) {
-    fail(ExitCode::kInput, fmt::format("the SavedModel written for '{}' has no serving signature with one input and "
-                                       "one output: {}",
-                                       options.out.string(), sig.dump()));
-  }
-  return a;
+  return export_one(model, options, "savedmodel");
 }
 
 artifact::Artifact export_tflite(const InferenceModel& model, const ExportOptions& options) {
-  const artifact::Precision p = options.precision;
-  if (p != artifact::Precision::kFP32 && p != artifact::Precision::kFP16 && p != artifact::Precision::kINT8) {
-    fail(ExitCode::kUsage, fmt::format("TFLite export: precision '{}' is not one it writes (fp32, fp16, int8)",
-                                       artifact::to_string(p)));
-  }
-  const ScratchDir tmp(options.out, "tflite");
-  std::vector<std::string> extra;
-  nlohmann::json calibration;
-  if (p == artifact::Precision::kINT8) {
-    const fs::path x = tmp.path() / "calibration.npy";
-    calibration = write_calibration(model, options, x, "TFLite INT8 export");
-    extra = {"--calibration", x.string()};
-  }
-  const fs::path out = tmp.path() / "model.tflite";
-  const nlohmann::json report = convert(model, options, "tflite", out, tmp, std::move(extra));
-  move_into_place(out, options.out);
-  artifact::Artifact a = nhwc_artifact(model, options, "tflite", report);
-  const nlohmann::json tensors = report.value("tensors", nlohmann::json::object());
-  a.input_name = tensors.value("input", nlohmann::json::object()).value("name", a.input_name);
-  a.output_name = tensors.value("output", nlohmann::json::object()).value("name", a.output_name);
-  if (p == artifact::Precision::kINT8) {
-    a.source["quantization"] = report.value("settings", nlohmann::json::object());
-    a.source["calibration"] = calibration;
-  }
-  return a;
+  return export_one(model, options, "tflite");
 }
 
 }  // namespace inferbench::exporters

@@ -6,8 +6,11 @@ namespace inferbench::exporters {
 
 namespace {
 
+// Every TensorFlow-format file of a model is written by one converter run.
 ExporterInfo finish(ExporterInfo e, [[maybe_unused]] ExportFn write) {
+  e.batch = "tensorflow";
 #ifdef INFERBENCH_EXPORT_BUILT
+  e.write_batch = export_tensorflow_batch;
   return with_writer(std::move(e), std::move(write));
 #else
   return unavailable(std::move(e), INFERBENCH_EXPORT_UNAVAILABLE);

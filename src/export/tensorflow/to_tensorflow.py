@@ -9,9 +9,15 @@ CMakeLists.txt) and run by the tensorflow and tflite exporters with the
 interpreter of the venv that scripts/install_sdks.sh fills (pinned
 tensorflow-cpu and onnx).
 
-  python to_tensorflow.py --model FP32.onnx --kind savedmodel|tflite
-                          --precision fp32|fp16|int8 --out PATH --report REPORT.json
-                          [--calibration X.npy] --expect-tensorflow VERSION
+  python to_tensorflow.py --model FP32.onnx --jobs JOBS.json --report REPORT.json
+                          --expect-tensorflow VERSION
+
+JOBS.json lists the files to write from the one Keras model, each
+{"kind": "savedmodel"|"tflite", "precision": "fp32"|"fp16"|"int8", "out": PATH,
+"report": PATH[, "calibration": X.npy for int8]}: TensorFlow is imported and the
+model rebuilt once for all of them (the export stage's TensorFlow formats of
+one model in one run). Each job writes its own report; one that fails writes
+{"error": reason} there and the others are still written.
 
 Layout: TensorFlow and TFLite are NHWC. The rebuilt model takes N x H x W x 3
 ("input") and gives N x classes ("logits"); inferbench's preprocessing writes
@@ -25,9 +31,10 @@ kernel, symmetric pads) is "same"; any other is an explicit pad before a
 or zeros where the pooled value comes out of a ReLU and so is never negative:
 the same maximum, and a plain PAD that XNNPACK's int8 kernels take).
 
-Exit status: 0 with REPORT.json written; 3 for bad input (an op or attribute
-outside the subset, a bad calibration array: named on stderr); 5 when
-TensorFlow or onnx is missing or not the pinned version.
+Exit status: 0 with every job's report and REPORT.json written (a job's own
+failure, such as a bad calibration array, is in its report); 3 for bad input
+shared by every job (a bad jobs file, an op or attribute outside the subset:
+named on stderr); 5 when TensorFlow or onnx is missing or not the pinned version.
 """
 
 import argparse
@@ -232,20 +239,94 @@ def signature_names(savedmodel_dir):
     return {"tags": list(mg.meta_info_def.tags), "signature": "serving_default", "inputs": ins, "outputs": outs}
 
 
+class JobFailed(Exception):
+    pass
+
+
+def write_savedmodel(model, job, report):
+    try:
+        model.export(job["out"], format="tf_saved_model", verbose=False)
+    except Exception as e:
+        raise JobFailed(f"Keras could not export '{job['out']}': {type(e).__name__}: {e}")
+    report["writer"] = "keras.Model.export(format='tf_saved_model')"
+    report["signature"] = signature_names(job["out"])
+
+
+def write_tflite(model, job, report, h, w, np, tf, model_path):
+    precision = job["precision"]
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    settings = {"precision": precision}
+    if precision == "fp16":
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.target_spec.supported_types = [tf.float16]
+        settings["recipe"] = "float16 weights (Optimize.DEFAULT, supported_types float16)"
+    elif precision == "int8":
+        path = job.get("calibration", "")
+        try:
+            x = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise JobFailed(f"'{path}': not a calibration array: {e}")
+        if x.dtype != np.float32 or x.ndim != 4 or x.shape[1:] != (3, h, w):
+            raise JobFailed(f"'{path}': expected float32 N x 3 x {h} x {w}, got {x.dtype} {list(x.shape)}")
+        xs = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+        def representative():
+            for i in range(xs.shape[0]):
+                yield [xs[i:i + 1]]
+
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = representative
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        conv.inference_input_type = tf.float32
+        conv.inference_output_type = tf.float32
+        settings.update({"recipe": "full integer (TFLITE_BUILTINS_INT8 only), float32 input and output",
+                         "weights": "int8 symmetric, per channel (the converter's default for convolutions)",
+                         "activations": "int8 asymmetric, per tensor",
+                         "calibration_images": int(x.shape[0])})
+    try:
+        blob = conv.convert()
+    except Exception as e:
+        raise JobFailed(f"the TFLite converter failed on '{model_path}': {type(e).__name__}: {e}")
+    with open(job["out"], "wb") as f:
+        f.write(blob)
+    # The file's own tensor names and types, as a TFLite runtime reports them.
+    it = tf.lite.Interpreter(model_content=blob)
+    i, o = it.get_input_details()[0], it.get_output_details()[0]
+    report["tensors"] = {"input": {"name": i["name"], "dtype": np.dtype(i["dtype"]).name,
+                                   "shape_signature": [int(v) for v in i["shape_signature"]]},
+                         "output": {"name": o["name"], "dtype": np.dtype(o["dtype"]).name}}
+    report["writer"] = "tf.lite.TFLiteConverter.from_keras_model"
+    report["settings"] = settings
+
+
+def read_jobs(path):
+    """The files to write: a JSON list of {kind, precision, out, report[, calibration]}."""
+    try:
+        with open(path) as f:
+            jobs = json.load(f)
+    except (OSError, ValueError) as e:
+        fail(3, f"'{path}': not a jobs file: {e}")
+    if not isinstance(jobs, list) or not jobs:
+        fail(3, f"'{path}': expected a non-empty list of jobs")
+    for n, job in enumerate(jobs):
+        if not isinstance(job, dict) or not all(isinstance(job.get(k), str) for k in ("kind", "out", "report")):
+            fail(3, f"'{path}': job {n} needs the strings kind, out and report")
+        job.setdefault("precision", "fp32")
+        if job["kind"] not in ("savedmodel", "tflite"):
+            fail(3, f"'{path}': job {n}: kind '{job['kind']}' is not savedmodel or tflite")
+        if job["precision"] not in ("fp32", "fp16", "int8"):
+            fail(3, f"'{path}': job {n}: precision '{job['precision']}' is not fp32, fp16 or int8")
+    return jobs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
-    ap.add_argument("--kind", required=True, choices=["savedmodel", "tflite"])
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "int8"])
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--jobs", required=True)
     ap.add_argument("--report", required=True)
-    ap.add_argument("--calibration", default="")
     ap.add_argument("--expect-tensorflow", default="")
     args = ap.parse_args()
-    if args.kind == "savedmodel" and args.precision != "fp32":
-        fail(3, f"a SavedModel is written in fp32 only, not {args.precision}")
-    if args.precision == "int8" and not args.calibration:
-        fail(3, "INT8 needs --calibration X.npy")
+    jobs = read_jobs(args.jobs)
 
     t0 = time.time()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -270,63 +351,34 @@ def main():
         fail(3, f"'{args.model}': {type(e).__name__}: {e}")
     t_build = time.time() - t0
 
-    report = {"converter": "inferbench to_tensorflow.py (ONNX -> Keras, NHWC)",
+    common = {"converter": "inferbench to_tensorflow.py (ONNX -> Keras, NHWC)",
               "tensorflow": tf.__version__, "keras": keras.__version__, "onnx": onnx.__version__,
               "numpy": np.__version__, "python": sys.version.split()[0], "onnx_ops": ops,
               "input_shape": [None, h, w, 3], "layout": "NHWC"}
-    if args.kind == "savedmodel":
+    # Each job writes its file and its own report; a job that fails says why in
+    # its report ("error") and the others are still written.
+    written = 0
+    for job in jobs:
+        t1 = time.time()
+        report = dict(common)
         try:
-            model.export(args.out, format="tf_saved_model", verbose=False)
-        except Exception as e:
-            fail(3, f"Keras could not export '{args.out}': {type(e).__name__}: {e}")
-        report["writer"] = "keras.Model.export(format='tf_saved_model')"
-        report["signature"] = signature_names(args.out)
-    else:
-        conv = tf.lite.TFLiteConverter.from_keras_model(model)
-        settings = {"precision": args.precision}
-        if args.precision == "fp16":
-            conv.optimizations = [tf.lite.Optimize.DEFAULT]
-            conv.target_spec.supported_types = [tf.float16]
-            settings["recipe"] = "float16 weights (Optimize.DEFAULT, supported_types float16)"
-        elif args.precision == "int8":
-            try:
-                x = np.load(args.calibration, allow_pickle=False)
-            except (OSError, ValueError) as e:
-                fail(3, f"'{args.calibration}': not a calibration array: {e}")
-            if x.dtype != np.float32 or x.ndim != 4 or x.shape[1:] != (3, h, w):
-                fail(3, f"'{args.calibration}': expected float32 N x 3 x {h} x {w}, got {x.dtype} {list(x.shape)}")
-            xs = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-
-            def representative():
-                for i in range(xs.shape[0]):
-                    yield [xs[i:i + 1]]
-
-            conv.optimizations = [tf.lite.Optimize.DEFAULT]
-            conv.representative_dataset = representative
-            conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            conv.inference_input_type = tf.float32
-            conv.inference_output_type = tf.float32
-            settings.update({"recipe": "full integer (TFLITE_BUILTINS_INT8 only), float32 input and output",
-                             "weights": "int8 symmetric, per channel (the converter's default for convolutions)",
-                             "activations": "int8 asymmetric, per tensor",
-                             "calibration_images": int(x.shape[0])})
-        try:
-            blob = conv.convert()
-        except Exception as e:
-            fail(3, f"the TFLite converter failed on '{args.model}': {type(e).__name__}: {e}")
-        with open(args.out, "wb") as f:
-            f.write(blob)
-        # The file's own tensor names and types, as a TFLite runtime reports them.
-        it = tf.lite.Interpreter(model_content=blob)
-        i, o = it.get_input_details()[0], it.get_output_details()[0]
-        report["tensors"] = {"input": {"name": i["name"], "dtype": np.dtype(i["dtype"]).name,
-                                       "shape_signature": [int(v) for v in i["shape_signature"]]},
-                             "output": {"name": o["name"], "dtype": np.dtype(o["dtype"]).name}}
-        report["writer"] = "tf.lite.TFLiteConverter.from_keras_model"
-        report["settings"] = settings
-    report["seconds"] = {"build": round(t_build, 2), "total": round(time.time() - t0, 2)}
+            if job["kind"] == "savedmodel":
+                if job["precision"] != "fp32":
+                    raise JobFailed(f"a SavedModel is written in fp32 only, not {job['precision']}")
+                write_savedmodel(model, job, report)
+            else:
+                write_tflite(model, job, report, h, w, np, tf, args.model)
+            written += 1
+        except JobFailed as e:
+            report = {"error": str(e)}
+        report["seconds"] = {"build": round(t_build, 2), "write": round(time.time() - t1, 2),
+                             "jobs_in_this_run": len(jobs)}
+        with open(job["report"], "w") as f:
+            json.dump(report, f, indent=2, sort_keys=True)
     with open(args.report, "w") as f:
-        json.dump(report, f, indent=2, sort_keys=True)
+        json.dump({"jobs": len(jobs), "written": written,
+                   "seconds": {"build": round(t_build, 2), "total": round(time.time() - t0, 2)}},
+                  f, indent=2, sort_keys=True)
 
 
 if __name__ == "__main__":
