@@ -25,6 +25,7 @@ packages=(
   libopencv-dev libjpeg-dev libpng-dev libwebp-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libspdlog-dev
   libxxhash-dev libsqlite3-dev
+  libpq-dev postgresql
   libonnx-dev libprotobuf-dev maven
   libtorch-dev libopenblas0-openmp
   libgtest-dev libbenchmark-dev

@@ -383,15 +383,16 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
 
   // From here on SIGINT/SIGTERM stop the study cleanly (stop_if_signalled).
   StopSignals stop_signals;
+  // The database first: a PostgreSQL study lock lives on its connection.
+  results::Store store = results::Store::open(options.database);
   // One process per study: a second `--resume` of it (or a second study of
   // the same name) is refused while this one lives. The lock also tells
   // readers whether a study marked "running" still has its owner.
-  const FileLock study_lock = FileLock::acquire(
-      study_lock_path(options.database, options.study), fmt::format("inferbench bench, study '{}'", options.study),
-      false,
+  const auto study_lock = store.lock_study(
+      options.study, fmt::format("inferbench bench, study '{}'", options.study),
       fmt::format("study '{}' of '{}' is being run by another process; wait for it to finish (and --resume it if it "
                   "stops short)",
-                  options.study, options.database.string()));
+                  options.study, store.location()));
   // One benchmark per machine: a second one waits (or refuses with --no-wait).
   FileLock machine_lock;
   if (const fs::path lock = options.machine_lock ? machine_lock_path() : fs::path(); !lock.empty()) {
@@ -411,13 +412,12 @@ StudyReport run_study(const PlanSpec& spec, const StudyOptions& options) {
     }
   }
 
-  results::Store store = results::Store::open(options.database);
   StudyReport report;
   report.planned = static_cast<int>(runs.size());
   std::int64_t study_id = 0;
   if (options.resume) {
     const auto s = store.find_study(options.study);
-    if (!s) fail(ExitCode::kUsage, fmt::format("no study '{}' in '{}' to resume", options.study, options.database.string()));
+    if (!s) fail(ExitCode::kUsage, fmt::format("no study '{}' in '{}' to resume", options.study, store.location()));
     study_id = s->id;
     store.set_study_status(study_id, results::StudyStatus::kRunning);
   } else {

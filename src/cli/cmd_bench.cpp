@@ -3,6 +3,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <iostream>
+#include <iterator>
 #include <memory>
 
 #include "bench/environment.h"
@@ -114,7 +116,7 @@ void add_bench(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 40));
   cmd->add_option("--verify", f->verify, "verify.json reports: accuracy and parity recorded beside each result")
       ->delimiter(',');
-  cmd->add_option("--db", f->db, "Results database (SQLite)");
+  cmd->add_option("--db", f->db, kDbHelp);
   cmd->add_option("--study", f->study, "Study name (default: study-<UTC time>)");
   cmd->add_flag("--resume", f->resume, "Continue the named study, skipping runs it already finished");
   cmd->add_flag("--no-machine-lock", f->no_machine_lock,
@@ -208,9 +210,10 @@ results::Store read_db(const std::string& db) { return results::Store::open_read
 
 void add_results(CLI::App& app) {
   auto db = std::make_shared<std::string>("inferbench-out/results.db");
-  CLI::App* cmd = app.add_subcommand("results", "Read the results database: list studies, show one, export it");
+  CLI::App* cmd = app.add_subcommand(
+      "results", "Read the results database: list studies, show one, export it; import an exported study");
   cmd->require_subcommand(1);
-  cmd->add_option("--db", *db, "Results database (SQLite)");
+  cmd->add_option("--db", *db, kDbHelp);
 
   CLI::App* list = cmd->add_subcommand("list", "Studies in the database");
   list->callback([db] {
@@ -260,6 +263,36 @@ void add_results(CLI::App& app) {
     } else {
       write_file_atomic(*out, text);
     }
+  });
+
+  auto file = std::make_shared<std::string>();
+  auto rename = std::make_shared<std::string>();
+  CLI::App* imp = cmd->add_subcommand(
+      "import",
+      "Write a study exported with `results export --format json` (from this or another database: SQLite or "
+      "PostgreSQL) into --db, in one transaction, every run and sample as exported; the database is created when "
+      "missing");
+  imp->add_option("file", *file, "The exported study (JSON; - for stdin)")->required();
+  imp->add_option("--as", *rename, "Store it under this name instead of its own");
+  imp->callback([db, file, rename] {
+    const std::string source = *file == "-" ? std::string("stdin") : *file;
+    std::string text;
+    if (*file == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      text = read_file_text(*file);
+    }
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      fail(ExitCode::kInput, fmt::format("'{}': not JSON: {}", source, e.what()));
+    }
+    results::StudyData data = report::study_from_json(j, source);
+    if (!rename->empty()) data.study.name = *rename;
+    results::Store store = results::Store::open(*db);
+    store.import_study(data);
+    fmt::print("imported study '{}' ({} runs) into '{}'\n", data.study.name, data.runs.size(), store.location());
   });
 }
 
@@ -330,7 +363,7 @@ void add_compare(CLI::App& app, int& exit_code) {
       "{matches, geometric_means}.");
   cmd->add_option("a", f->a, "study, study:backend or study:backend:precision")->required();
   cmd->add_option("b", f->b, "study, study:backend or study:backend:precision")->required();
-  cmd->add_option("--db", f->db, "Results database (SQLite)");
+  cmd->add_option("--db", f->db, kDbHelp);
   cmd->add_option("--alpha", f->alpha, "Significance level")->check(CLI::Range(1e-6, 0.5))->check(kNotNaN);
   cmd->add_flag("--json", f->json, "Print as JSON");
   cmd->callback([f, &exit_code] {

@@ -25,7 +25,7 @@ void add_report_commands(CLI::App& app, int& exit_code) {
       "Draw the report of a study: report.html (one self-contained file, charts inlined, works offline), "
       "summary.md (for an issue or a paper) and results.csv (one row per run) in --out; the summary table on "
       "stdout. Exit code 7 when this build has no ECharts (the Markdown and CSV are still written).");
-  cmd->add_option("--db", f->db, "Results database (SQLite)");
+  cmd->add_option("--db", f->db, kDbHelp);
   cmd->add_option("--study", f->study, "Study name (default: the newest study in the database)");
   cmd->add_option("--out", f->out, "Folder for report.html, summary.md and results.csv");
   cmd->add_option("--baseline", f->baseline, "Backend the speed-ups are measured against");

@@ -10,6 +10,10 @@
 
 namespace inferbench::cli {
 
+// The help of every --db flag (bench, results, compare, report).
+inline constexpr const char* kDbHelp =
+    "Results database: an SQLite file, or a PostgreSQL URI (postgresql://USER[:PASSWORD]@HOST[:PORT]/DB)";
+
 // CLI11's range checks (Range, PositiveNumber, NonNegativeNumber) let NaN
 // through, every comparison with it being false: each real-valued flag adds
 // this one. (Infinity is out of every range already.)

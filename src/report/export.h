@@ -20,6 +20,12 @@
 //   the same double.
 // - Both read the study and its runs in one snapshot (results::Store::load)
 //   and throw std::invalid_argument for an unknown study id.
+// - study_from_json() reads export_study_json()'s format back (`results
+//   import`): every field checked, none defaulted; a value missing or of the
+//   wrong type, an unknown status, a sample that is not a finite number, a
+//   run key twice, another schema or a newer version is Error(kInput) naming
+//   `source` and the field ("runs[3].result.median: expected a number or
+//   null"). Ids are not read back: the store that imports gives its own.
 //
 // Units: as the database holds them (results/store.h).
 #include <cstdint>
@@ -36,6 +42,7 @@ namespace inferbench::report {
 inline constexpr std::string_view kJsonSchemaName = "inferbench-results";
 
 nlohmann::json export_study_json(results::Store& store, std::int64_t study_id);
+results::StudyData study_from_json(const nlohmann::json& j, const std::string& source);
 std::string export_study_csv(results::Store& store, std::int64_t study_id);
 const std::vector<std::string>& export_csv_columns();
 

@@ -21,12 +21,12 @@ results::Study pick_study(results::Store& store, const std::string& name) {
     auto s = store.find_study(name);
     if (!s) {
       fail(ExitCode::kUsage,
-           fmt::format("no study '{}' in '{}' (see `inferbench results list`)", name, store.path().string()));
+           fmt::format("no study '{}' in '{}' (see `inferbench results list`)", name, store.location()));
     }
     return *s;
   }
   auto all = store.studies();
-  if (all.empty()) fail(ExitCode::kInput, fmt::format("'{}' holds no study yet", store.path().string()));
+  if (all.empty()) fail(ExitCode::kInput, fmt::format("'{}' holds no study yet", store.location()));
   return all.back();  // studies() is in the order they were started: the newest is last
 }
 

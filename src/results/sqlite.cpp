@@ -64,6 +64,10 @@ std::unique_ptr<Connection> open(const fs::path& path, int busy_timeout_ms) {
     // message from), except when it could not allocate one.
     const std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
+    // A file that is not there could not be created: an output error (a
+    // read-only folder); one that is there could not be read.
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail(ExitCode::kOutput, fmt::format("cannot create '{}': {}", path.string(), msg));
     fail(ExitCode::kInput, fmt::format("cannot open '{}': {}", path.string(), msg));
   }
   auto conn = std::make_unique<Connection>(path, db, busy_timeout_ms);
@@ -97,6 +101,10 @@ std::pair<sqlite3*, int> open_probe(const fs::path& path, const std::string& uri
   if (rc != SQLITE_OK) {
     const std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);
+    // A file that is not there could not be created: an output error (a
+    // read-only folder); one that is there could not be read.
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail(ExitCode::kOutput, fmt::format("cannot create '{}': {}", path.string(), msg));
     fail(ExitCode::kInput, fmt::format("cannot open '{}': {}", path.string(), msg));
   }
   sqlite3_busy_timeout(db, busy_timeout_ms);

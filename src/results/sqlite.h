@@ -7,7 +7,9 @@
 // - open() creates the file's parent folders and the file when missing, and
 //   sets the busy timeout; it does not read the file (a file that is not
 //   SQLite fails at its first query). A folder that cannot be created is
-//   Error(kOutput), a file that cannot be opened Error(kInput), both naming it.
+//   Error(kOutput), a missing file that cannot be created (a read-only
+//   folder) Error(kOutput), a file there that cannot be opened Error(kInput),
+//   each naming it.
 // - open_read_only() opens an existing file with SQLITE_OPEN_READONLY: it never
 //   creates the file or its folders and never writes to the file (SQLite may
 //   still create the -wal and -shm files of a WAL database beside it, in a

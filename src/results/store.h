@@ -1,5 +1,8 @@
 #pragma once
-// The results database: one SQLite file per study collection.
+// The results database: one SQLite file per study collection (the embedded
+// default), or a PostgreSQL database that several machines write to at once
+// (the shared store of a fleet). The same schema, the same queries and the
+// same contract on both; where an engine differs, it says so below.
 //
 // Contract:
 // - Every run is written in ONE transaction (run row + result row + raw
@@ -16,6 +19,25 @@
 //   newer schema, is Error(kInput) naming it; a write that fails (locked, disk
 //   full, read-only) is Error(kOutput) naming it. Breaking the API's own
 //   preconditions (an empty run key, a NaN sample) is std::invalid_argument.
+// - PostgreSQL (a location "postgresql://..." or "postgres://...", a libpq
+//   URI): the schema version is a row of the table inferbench_schema, and
+//   migrations run under a transaction-scoped advisory lock; concurrent
+//   writers are PostgreSQL's ordinary concurrent transactions (no file lock,
+//   no busy timeout; two drivers recording runs at once lose nothing). A
+//   server that cannot be reached, a refused password or a database that
+//   does not exist is Error(kInput) naming the URI (its password shown as
+//   ***). A connection lost mid-study (the server restarted) is reconnected
+//   and the operation in hand run again, for up to
+//   Options::reconnect_timeout_ms; past that, Error(kOutput). Every operation
+//   is one transaction, and record_run() replaces a run under the same key,
+//   so running one again after a commit whose answer was lost changes
+//   nothing. A read-only store is a read-only session
+//   (default_transaction_read_only).
+// - The study lock (lock_study()): one process runs a study at a time, and a
+//   reader sees whether a study marked "running" still has its owner (it
+//   reads as interrupted when not). SQLite: a file lock beside the database
+//   (common/lock.h: study_lock_path); PostgreSQL: a session advisory lock on
+//   the store's connection, taken again after a reconnect.
 // - The Store reads and writes; the views of a study (the JSON and CSV
 //   exports, src/report/export.h, and the report, src/report/report.h) are
 //   drawn from what load() and runs() return.
@@ -39,9 +61,9 @@
 
 namespace inferbench::results {
 
-namespace sqlite {
-class Connection;  // the SQLite handle (results/sqlite.h)
-}  // namespace sqlite
+namespace detail {
+class Backend;  // one per engine (results/store_backend.h)
+}  // namespace detail
 
 // The newest schema this build writes and reads.
 inline constexpr int kSchemaVersion = 2;
@@ -50,7 +72,7 @@ inline constexpr int kSchemaVersion = 2;
 // unsupported combination) are final: --resume does not repeat them. crashed,
 // timed-out and out-of-memory may be transient, so --resume runs them again.
 enum class RunStatus { kOk, kFailed, kSkipped, kCrashed, kTimedOut, kOutOfMemory };
-std::string_view to_string(RunStatus status);           // "ok", "failed", ..., "timed-out", "out-of-memory"
+std::string_view to_string(RunStatus status);             // "ok", "failed", ..., "timed-out", "out-of-memory"
 RunStatus run_status_from_string(std::string_view text);  // Error(kInput) when unknown
 
 enum class StudyStatus { kRunning, kFinished, kInterrupted };
@@ -84,7 +106,7 @@ struct Result {
   std::optional<double> ci_lo, ci_hi;  // 95% bootstrap interval of the median
   std::optional<double> throughput;
   std::optional<double> load_s, first_inference_s;
-  std::optional<std::int64_t> rss_kb;  // peak RSS of the worker
+  std::optional<std::int64_t> rss_kb;                 // peak RSS of the worker
   nlohmann::json summary = nlohmann::json::object();  // every other figure (accuracy, parity, ...)
 
   friend bool operator==(const Result&, const Result&) = default;
@@ -108,7 +130,7 @@ struct RunRecord {
   std::string started_at;
   std::string finished_at;
   RunStatus status = RunStatus::kOk;
-  std::string reason;  // why it did not succeed ("" when ok)
+  std::string reason;                                       // why it did not succeed ("" when ok)
   nlohmann::json environment = nlohmann::json::object();    // machine, OS, library versions, build
   nlohmann::json configuration = nlohmann::json::object();  // everything that defines the run
   Result result;
@@ -131,16 +153,28 @@ std::string run_key(const nlohmann::json& configuration);
 // Now, as "2024-05-01T12:34:56.789Z".
 std::string utc_now();
 
+// True when `location` names a PostgreSQL database ("postgresql://...",
+// "postgres://..."), not a file.
+bool is_postgres_location(std::string_view location);
+
+// A study's lock, held until destroyed (see the contract above).
+class StudyLock {
+ public:
+  virtual ~StudyLock() = default;
+};
+
 class Store {
  public:
   struct Options {
-    int busy_timeout_ms = 10000;  // how long a writer waits for another writer's lock
+    int busy_timeout_ms = 10000;       // SQLite: how long a writer waits for another writer's lock
+    int reconnect_timeout_ms = 60000;  // PostgreSQL: how long to try to get a lost connection back
   };
 
-  // Opens `path`, creating it (and its parent folders) when missing and
-  // migrating it to kSchemaVersion. See the contract above for the errors.
-  static Store open(const std::filesystem::path& path);
-  static Store open(const std::filesystem::path& path, const Options& options);
+  // Opens `location`: an SQLite file, created (with its parent folders) when
+  // missing, or a PostgreSQL URI, whose schema is created when missing; either
+  // is migrated to kSchemaVersion. See the contract above for the errors.
+  static Store open(const std::string& location);
+  static Store open(const std::string& location, const Options& options);
 
   // Opens an existing `path` for reading only, as the read commands do
   // (`results`, `compare`, `report`): it never creates, migrates or writes the
@@ -149,18 +183,32 @@ class Store {
   // or anything else that is not a results database is Error(kInput) naming
   // it. An older schema is migrated in a private in-memory copy. Writing
   // through it fails with Error(kOutput).
-  static Store open_read_only(const std::filesystem::path& path);
+  // A PostgreSQL URI: a read-only session on a database that must already
+  // hold the schema (Error(kInput) when it does not).
+  static Store open_read_only(const std::string& location);
 
   Store(Store&&) noexcept;
   Store& operator=(Store&&) noexcept;
   ~Store();
 
-  [[nodiscard]] const std::filesystem::path& path() const;
+  // The file's path, or the URI with its password shown as ***: what messages name.
+  [[nodiscard]] const std::string& location() const;
 
   // Starts a new study; Error(kUsage) when one of that name exists (resume it instead).
   std::int64_t begin_study(const std::string& name, const nlohmann::json& plan);
+  // Writes a whole study (as another store's load() read it, or as
+  // `results import` parsed it) in one transaction: its name, created_at,
+  // status and plan, and its runs in their order with every field and
+  // sample; ids are this store's own. Returns the new study's id.
+  // Error(kUsage) when a study of that name exists.
+  std::int64_t import_study(const StudyData& data);
+  // Takes the study's lock for this process (see the contract above). Busy:
+  // Error(kExitBusy, common/lock.h) whose message begins with
+  // `busy_message`, then names the holder. `what` is recorded as the holder.
+  [[nodiscard]] std::unique_ptr<StudyLock> lock_study(const std::string& name, const std::string& what,
+                                                      const std::string& busy_message);
   std::optional<Study> find_study(std::string_view name);  // nullopt when there is none
-  std::vector<Study> studies();                             // in the order they were started
+  std::vector<Study> studies();                            // in the order they were started
   // std::invalid_argument for an unknown id (as for load()).
   void set_study_status(std::int64_t study_id, StudyStatus status);
 
@@ -181,9 +229,9 @@ class Store {
   StudyData load(std::int64_t study_id);
 
  private:
-  explicit Store(std::unique_ptr<sqlite::Connection> conn);
+  explicit Store(std::unique_ptr<detail::Backend> impl);
 
-  std::unique_ptr<sqlite::Connection> conn_;
+  std::unique_ptr<detail::Backend> impl_;
 };
 
 }  // namespace inferbench::results

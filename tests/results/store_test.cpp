@@ -73,7 +73,7 @@ TEST(StoreTest, CreatesReopensAndKeepsStudies) {
   std::int64_t id = 0;
   {
     Store store = Store::open(db);
-    EXPECT_EQ(store.path(), db);
+    EXPECT_EQ(store.location(), db.string());
     id = store.begin_study("fruit", plan);
     EXPECT_GT(id, 0);
     expect_error([&] { store.begin_study("fruit", plan); }, ExitCode::kUsage, "already holds a study named 'fruit'");
