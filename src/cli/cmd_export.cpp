@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 
 #include "backends/backend.h"
 #include "cli/commands.h"
@@ -125,6 +126,7 @@ void add_export(CLI::App& app, int& exit_code) {
     }
     (void)exporters::write_jobs(m, jobs, [&](std::size_t i, const exporters::ExportOutcome& o) {
       const std::string& name = job_name[i];
+      std::optional<Error> error = o.error;
       if (o.artifact) {
         try {
           artifact::write_sidecar(*o.artifact);
@@ -132,17 +134,14 @@ void add_export(CLI::App& app, int& exit_code) {
           rows[job_row[i]] = {{"format", name}, {"status", "ok"}, {"path", o.artifact->path.string()}};
           return;
         } catch (const Error& e) {
-          rows[job_row[i]] = {{"format", name}, {"status", "failed"}, {"reason", e.what()}};
-          ++failed;
-          fmt::print(stderr, "export {:<14} FAILED: {}\n", name, e.what());
-          return;
+          error = e;  // the file is written but not its sidecar: the variant failed
         }
+      } else if (error->code() == ExitCode::kUsage && !all) {
+        throw *error;  // a flag that does not fit: a usage error, exit 2
       }
-      const Error& e = *o.error;
-      if (e.code() == ExitCode::kUsage && !all) throw e;  // a flag that does not fit: a usage error, exit 2
       ++failed;
-      fmt::print(stderr, "export {:<14} FAILED: {}\n", name, e.what());
-      rows[job_row[i]] = {{"format", name}, {"status", "failed"}, {"reason", e.what()}};
+      fmt::print(stderr, "export {:<14} FAILED: {}\n", name, error->what());
+      rows[job_row[i]] = {{"format", name}, {"status", "failed"}, {"reason", error->what()}};
     });
     nlohmann::json written = nlohmann::json::array();
     for (nlohmann::json& r : rows) written.push_back(std::move(r));

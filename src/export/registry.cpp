@@ -81,10 +81,7 @@ std::vector<ExportOutcome> write_jobs(const InferenceModel& model, const std::ve
     }
     ExportOutcome o;
     try {
-      if (!e.available || !e.write) {
-        fail(ExitCode::kUnavailable, fmt::format("export format '{}' is unavailable: {}", e.format, e.reason));
-      }
-      o.artifact = e.write(model, jobs[i].options);
+      o.artifact = write_variant(ExportVariant{&e, jobs[i].options.precision}, model, jobs[i].options);
     } catch (const Error& err) {
       if (static_cast<int>(err.code()) > 128) throw;  // interrupted (130, 143): stop here
       o.error = err;
