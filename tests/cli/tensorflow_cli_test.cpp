@@ -295,6 +295,34 @@ TEST_F(TensorFlowCli, TheConverterScriptKeepsAJobsFailureToThatJob) {
   EXPECT_EQ(run["written"], 1);
 }
 
+// A jobs file the converter script cannot use is its exit 3, naming the file
+// and what is wrong, before it imports TensorFlow (no fixture export needed).
+TEST(TensorFlowScript, AMalformedJobsFileIsANamedInputError) {
+  testutil::TempDir d;
+  const fs::path jobs = d.path() / "jobs.json";
+  const auto job = [&](nlohmann::json j) {
+    j.update({{"out", (d.path() / "a.tflite").string()}, {"report", (d.path() / "a.json").string()}}, true);
+    return nlohmann::json::array({j}).dump();
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"not json", "not a jobs file"},
+      {"[]", "expected a non-empty list of jobs"},
+      {R"([{"kind": "tflite", "out": 3, "report": "r.json"}])", "job 0 needs the strings kind, out and report"},
+      {job({{"kind", "pb"}}), "job 0: kind 'pb' is not savedmodel or tflite"},
+      {job({{"kind", "tflite"}, {"precision", "int4"}}), "job 0: precision 'int4' is not fp32, fp16 or int8"},
+  };
+  for (const auto& [text, needle] : cases) {
+    testutil::write_text(jobs, text);
+    const ProgramResult r =
+        run_program({INFERBENCH_TEST_TF_PYTHON, INFERBENCH_TEST_TO_TENSORFLOW_PY, "--model",
+                     (d.path() / "none.onnx").string(), "--jobs", jobs.string(), "--report",
+                     (d.path() / "run.json").string()});
+    EXPECT_EQ(r.exit_code, 3) << text << ": " << r.output_tail;
+    EXPECT_TRUE(contains(r.output_tail, "'" + jobs.string() + "': " + needle)) << text << ": " << r.output_tail;
+    EXPECT_FALSE(fs::exists(d.path() / "run.json")) << text;
+  }
+}
+
 // A bad option value is the worker's usage error (exit 2, naming the key and
 // the values it takes), recorded in that row; verify finishes (exit 6).
 TEST_F(TensorFlowCli, ABadTensorFlowOptionIsANamedUsageErrorOfItsRow) {
