@@ -249,6 +249,36 @@ std::string blas_kind(const std::string& library) {
   return "other";
 }
 
+std::string describe_machine(const nlohmann::json& env) {
+  std::vector<std::string> parts;
+  const json cpu = env.value("cpu", json::object());
+  if (cpu.is_object()) {
+    if (cpu.contains("model") && cpu["model"].is_string()) parts.push_back(cpu["model"].get<std::string>());
+    if (cpu.contains("usable_cores") && cpu["usable_cores"].is_number_integer()) {
+      parts.push_back(fmt::format("{} cores", cpu["usable_cores"].get<int>()));
+    }
+  }
+  const json memory = env.value("memory", json::object());
+  if (memory.is_object() && memory.contains("total_bytes") && memory["total_bytes"].is_number()) {
+    parts.push_back(fmt::format("{:.1f} GiB", memory["total_bytes"].get<double>() / (1024.0 * 1024 * 1024)));
+  }
+  if (cpu.is_object() && cpu.contains("simd_flags") && cpu["simd_flags"].is_array()) {
+    std::string simd;
+    for (const auto& f : cpu["simd_flags"]) {
+      if (!f.is_string()) continue;
+      if (!simd.empty()) simd += ' ';
+      simd += f.get<std::string>();
+    }
+    if (!simd.empty()) parts.push_back(simd);
+  }
+  std::string out = parts.empty() ? std::string("an unknown machine") : parts.front();
+  for (std::size_t i = 1; i < parts.size(); ++i) out += ", " + parts[i];
+  if (env.contains("hostname") && env["hostname"].is_string()) {
+    out += fmt::format(" (host {})", env["hostname"].get<std::string>());
+  }
+  return out;
+}
+
 nlohmann::json capture_environment() {
   namespace b = inferbench::build;
   json env;

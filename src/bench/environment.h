@@ -65,6 +65,12 @@ std::vector<std::string> environment_warnings(const EnvFacts& facts);
 //   warnings [..] (environment_warnings of the above).
 nlohmann::json capture_environment();
 
+// One line naming the machine an environment (capture_environment()'s) was
+// captured on, from what stays the same between its runs: "AMD EPYC, 2
+// cores, 23.4 GiB, avx avx2 fma (host ib-1)". What the environment lacks is
+// left out; runs of one machine give one line, runs of two machines two.
+std::string describe_machine(const nlohmann::json& env);
+
 // FP32 fused multiply-add throughput of this machine.
 struct FmaPeak {
   double gflops_total = 0;       // sum over threads of each thread's rate

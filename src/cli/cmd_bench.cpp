@@ -6,6 +6,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <set>
 
 #include "bench/environment.h"
 #include "bench/runner.h"
@@ -407,9 +408,13 @@ void add_compare(CLI::App& app, int& exit_code) {
     nlohmann::json rows = nlohmann::json::array();
     std::map<std::string, std::vector<std::pair<std::vector<double>, std::vector<double>>>> groups;
     std::map<std::string, std::vector<std::string>> group_models;
+    // The machine axis: where each side ran (its runs that matched).
+    std::set<std::string> machines_a, machines_b;
     for (const auto& [k, a] : ra) {
       const auto it = rb.find(k);
       if (it == rb.end()) continue;
+      machines_a.insert(bench::describe_machine(a.environment));
+      machines_b.insert(bench::describe_machine(it->second.environment));
       groups[group(a)].emplace_back(a.samples, it->second.samples);
       group_models[group(a)].push_back(a.result.model);
       const auto c = bench::compare(a.samples, it->second.samples, opts);
@@ -430,9 +435,17 @@ void add_compare(CLI::App& app, int& exit_code) {
       means.push_back({{"group", g}, {"models", group_models[g]}, {"geomean_ratio_b_over_a", m.ratio},
                        {"ci", {m.ci_lo, m.ci_hi}}});
     }
+    const bool same_machine = machines_a == machines_b && machines_a.size() == 1;
     if (f->json) {
-      std::fputs((dump_json({{"matches", rows}, {"geometric_means", means}}, 2) + "\n").c_str(), stdout);
+      const nlohmann::json machines{{"a", machines_a}, {"b", machines_b}, {"same", same_machine}};
+      std::fputs((dump_json({{"matches", rows}, {"geometric_means", means}, {"machines", machines}}, 2) + "\n").c_str(),
+                 stdout);
       return;
+    }
+    fmt::print("A ran on {}\nB ran on {}\n", fmt::join(machines_a, "; "), fmt::join(machines_b, "; "));
+    if (!same_machine) {
+      fmt::print("A and B ran on different machines: each B/A compares the machines (CPU, cores, memory, host) as "
+                 "much as the configurations\n");
     }
     const std::string match_head = fmt::format("model|{}format|scenario|batch|threads{}",
                                                by_precision ? "" : "precision|", by_backend ? "" : "|backend");

@@ -225,6 +225,37 @@ TEST_F(BenchCli, CompareFindsAKnownDifferenceAndResultsExport) {
   r = run_cli({"results", "--db", db_.string(), "show", "nope"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no study 'nope'"), std::string::npos) << r.err;
+
+  // The machine axis: both ran here, and compare says so; the same study as
+  // if measured on another machine (its environment edited, then imported)
+  // is named as such.
+  r = run_cli({"compare", "fast", "slow", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto here = nlohmann::json::parse(r.out)["machines"];
+  EXPECT_TRUE(here["same"].get<bool>()) << here.dump();
+  ASSERT_EQ(here["a"].size(), 1U);
+  EXPECT_EQ(here["a"], here["b"]);
+  nlohmann::json elsewhere = nlohmann::json::parse(run_cli({"results", "--db", db_.string(), "export", "slow"}).out);
+  for (auto& run : elsewhere["runs"]) {
+    run["environment"]["hostname"] = "bench-node-2";
+    run["environment"]["cpu"]["model"] = "Other CPU @ 3.0GHz";
+  }
+  testutil::write_text(dir_.path() / "elsewhere.json", elsewhere.dump());
+  r = run_cli({"results", "--db", db_.string(), "import", (dir_.path() / "elsewhere.json").string(), "--as",
+               "slow-elsewhere"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli({"compare", "fast", "slow-elsewhere", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto two = nlohmann::json::parse(r.out)["machines"];
+  EXPECT_FALSE(two["same"].get<bool>()) << two.dump();
+  EXPECT_EQ(two["a"], here["a"]);
+  ASSERT_EQ(two["b"].size(), 1U);
+  EXPECT_NE(two["b"][0].get<std::string>().find("Other CPU @ 3.0GHz"), std::string::npos) << two.dump();
+  EXPECT_NE(two["b"][0].get<std::string>().find("(host bench-node-2)"), std::string::npos) << two.dump();
+  r = run_cli({"compare", "fast", "slow-elsewhere", "--db", db_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("B ran on Other CPU @ 3.0GHz"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("A and B ran on different machines"), std::string::npos) << r.out;
 }
 
 // compare's accuracy columns through the binary: three studies of the same
