@@ -67,7 +67,7 @@ struct PlannedRun {
 std::vector<PlannedRun> expand_plan(const PlanSpec& spec);
 
 struct StudyOptions {
-  std::filesystem::path database;
+  std::filesystem::path database;  // an SQLite file, or a PostgreSQL URI (results::Store::open)
   std::string study;       // name; default: "study-<UTC time>"
   bool resume = false;     // continue the named study, skipping its finished runs
   std::filesystem::path work_dir;  // worker folders
@@ -103,8 +103,8 @@ struct StudyReport {
 };
 
 // Runs the study. Each run's outcome is recorded before the next starts.
-// Takes the study's lock (common/lock.h: study_lock_path) for its whole
-// length, so a second process on the same study (two --resume) gets
+// Takes the study's lock (results::Store::lock_study: a file beside an SQLite
+// database, an advisory lock in PostgreSQL) for its whole length, so a second process on the same study (two --resume) gets
 // Error(kExitBusy, exit 8); and the machine lock unless told not to. SIGINT or
 // SIGTERM ends the run in flight (its worker is killed, it is not recorded),
 // marks the study "interrupted" and throws Error(130 or 143); what was
