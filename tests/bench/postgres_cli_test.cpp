@@ -18,11 +18,13 @@
 #include "testutil/fixtures.h"
 #include "testutil/postgres_server.h"
 #include "testutil/processes.h"
+#include "testutil/results_fixture.h"
 
 namespace inferbench {
 namespace {
 
 namespace fs = std::filesystem;
+using testutil::export_without_ids;
 using testutil::run_cli;
 
 class PostgresCli : public ::testing::Test {
@@ -94,12 +96,6 @@ class PostgresCli : public ::testing::Test {
   fs::path tensors_;
 };
 
-nlohmann::json without_ids(nlohmann::json j) {
-  j["study"].erase("id");
-  for (auto& r : j["runs"]) r.erase("id");
-  return j;
-}
-
 TEST_F(PostgresCli, BenchWritesThereAndEveryReadCommandReadsIt) {
   const auto fast = artifact("m.onnx", {{"latency_us", 2000}});
   auto r = run_cli(bench_args("fast", url_, {fast.string()}));
@@ -138,7 +134,8 @@ TEST_F(PostgresCli, BenchWritesThereAndEveryReadCommandReadsIt) {
   EXPECT_NE(r.out.find("imported study 'slow' (1 runs)"), std::string::npos) << r.out;
   r = run_cli({"results", "--db", file.string(), "export", "slow"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(without_ids(nlohmann::json::parse(r.out)), without_ids(nlohmann::json::parse(read_file_text(exported))));
+  EXPECT_EQ(export_without_ids(nlohmann::json::parse(r.out)),
+            export_without_ids(nlohmann::json::parse(read_file_text(exported))));
   // A second import of the same name is refused; --as gives it another.
   r = run_cli({"results", "--db", url_, "import", exported.string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -28,6 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using testutil::ended_run;
 using testutil::expect_error;
+using testutil::export_without_ids;
 using testutil::full_run;
 using testutil::PostgresServer;
 using testutil::TempDir;
@@ -43,13 +44,6 @@ class PostgresStore : public ::testing::Test {
   std::unique_ptr<PostgresServer> server_;
   std::string url_;
 };
-
-// The export of a study without the ids (each store numbers its own rows).
-nlohmann::json without_ids(nlohmann::json j) {
-  j["study"].erase("id");
-  for (auto& r : j["runs"]) r.erase("id");
-  return j;
-}
 
 TEST_F(PostgresStore, RecordsAndReadsBackRunsExactly) {
   Store store = Store::open(url_);
@@ -262,13 +256,13 @@ TEST_F(PostgresStore, AStudyMovesBetweenSqliteAndPostgresWithoutLoss) {
   Store pg = Store::open(url_);
   const std::int64_t pg_id = pg.import_study(report::study_from_json(from_sqlite, "a.json"));
   const nlohmann::json from_pg = report::export_study_json(pg, pg_id);
-  EXPECT_EQ(without_ids(from_pg), without_ids(from_sqlite));
+  EXPECT_EQ(export_without_ids(from_pg), export_without_ids(from_sqlite));
   expect_error([&] { pg.import_study(report::study_from_json(from_sqlite, "a.json")); }, ExitCode::kUsage,
                "already holds a study named 'moved'");
 
   Store back = Store::open((d.path() / "b.db").string());
   const std::int64_t back_id = back.import_study(report::study_from_json(from_pg, "b.json"));
-  EXPECT_EQ(without_ids(report::export_study_json(back, back_id)), without_ids(from_sqlite));
+  EXPECT_EQ(export_without_ids(report::export_study_json(back, back_id)), export_without_ids(from_sqlite));
   EXPECT_EQ(back.find_study("moved")->status, StudyStatus::kFinished);
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "results/store.h"
@@ -65,6 +66,14 @@ inline results::RunRecord ended_run(std::int64_t study, const std::string& name,
   r.result.backend = "tflite";
   r.result.model = name;
   return r;
+}
+
+// A study as `results export` writes it, without its ids (each store numbers
+// its own rows): what must be equal after a move between stores.
+inline nlohmann::json export_without_ids(nlohmann::json j) {
+  j["study"].erase("id");
+  for (auto& r : j["runs"]) r.erase("id");
+  return j;
 }
 
 }  // namespace inferbench::testutil
